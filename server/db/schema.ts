@@ -1,0 +1,126 @@
+import type { ColumnType, Generated } from 'kysely';
+
+/** Kysely table types; kept in step with sql/migrations by hand (the migrations are the truth). */
+export interface LevelTable {
+  id: string;
+  label_fr: string;
+  label_en: string;
+  rank: number;
+}
+
+export interface SourceTable {
+  id: Generated<number>;
+  kind: string;
+  name: string;
+  file_name: string | null;
+  sha256: string | null;
+  rows: number | null;
+  vintage: string | null;
+  publisher: string | null;
+  licence: string | null;
+  url: string | null;
+  synthetic: Generated<boolean>;
+  imported_at: ColumnType<Date, Date | string | undefined, never>;
+}
+
+export interface TerritoryTable {
+  id: Generated<number>;
+  level: string;
+  code: string;
+  name: string;
+  population: number | null;
+  population_vintage: string | null;
+  synthetic: Generated<boolean>;
+  /** PostGIS geometry; read it through ST_AsGeoJSON, write it through ST_GeomFromGeoJSON. */
+  geom: unknown;
+  area_m2: number | null;
+  source_id: number | null;
+}
+
+export interface TerritoryMemberTable {
+  territory_id: number;
+  commune_id: number;
+}
+
+export interface ThemeTable {
+  id: string;
+  label_fr: string;
+  label_en: string;
+  position: number;
+}
+
+export interface IndicatorTable {
+  id: string;
+  label_fr: string;
+  label_en: string;
+  theme: string;
+  unit: 'ratio' | 'index' | 'count' | 'metres';
+  description_fr: string | null;
+  description_en: string | null;
+  higher_is_better: Generated<boolean>;
+  aggregation: Generated<'ratio_of_sums' | 'population_weighted_mean' | 'sum'>;
+  publisher: string | null;
+  licence: string | null;
+  synthetic: Generated<boolean>;
+}
+
+export interface IndicatorValueTable {
+  indicator_id: string;
+  territory_id: number;
+  vintage: string;
+  value: number | null;
+  numerator: number | null;
+  denominator: number | null;
+  communes: Generated<number>;
+  communes_expected: Generated<number>;
+  partial: ColumnType<boolean, never, never>;
+  source_id: number | null;
+}
+
+export interface PlaceTable {
+  id: Generated<number>;
+  name: string;
+  kind: string;
+  geom: unknown;
+  commune_id: number | null;
+  synthetic: Generated<boolean>;
+  source_id: number | null;
+}
+
+export interface PremisesPointTable {
+  id: Generated<number>;
+  geom: unknown;
+  premises: number;
+  status: 'deployed' | 'in_progress' | 'planned';
+  operator: string | null;
+  commune_id: number | null;
+  source_id: number | null;
+}
+
+export interface CoverageAreaTable {
+  id: Generated<number>;
+  technology: string;
+  max_down_mbps: number | null;
+  geom: unknown;
+  source_id: number | null;
+}
+
+export interface SchemaMigrationTable {
+  version: string;
+  checksum: string;
+  applied_at: ColumnType<Date, never, never>;
+}
+
+export interface DB {
+  level: LevelTable;
+  source: SourceTable;
+  territory: TerritoryTable;
+  territory_member: TerritoryMemberTable;
+  theme: ThemeTable;
+  indicator: IndicatorTable;
+  indicator_value: IndicatorValueTable;
+  place: PlaceTable;
+  premises_point: PremisesPointTable;
+  coverage_area: CoverageAreaTable;
+  schema_migration: SchemaMigrationTable;
+}

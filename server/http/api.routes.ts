@@ -1,0 +1,99 @@
+import { Router, type Request } from 'express';
+import type { Config } from '../config.ts';
+import type { Database } from '../db/database.ts';
+import { postgisVersion } from '../db/migrate.ts';
+import type { CatalogueRepository } from '../repositories/catalogue.repository.ts';
+import type { StatsRepository } from '../repositories/stats.repository.ts';
+import type { TerritoriesRepository } from '../repositories/territories.repository.ts';
+import type { CatalogueService } from '../services/catalogue.service.ts';
+import { HttpError } from './errors.ts';
+
+export interface ApiDeps {
+  config: Readonly<Config>;
+  database: Database;
+  catalogue: CatalogueRepository;
+  territories: TerritoriesRepository;
+  stats: StatsRepository;
+  resolve: CatalogueService;
+}
+
+/** A single-valued string query parameter; repeated or nested parameters are a 400. */
+function queryParam(req: Request, name: string): string | undefined {
+  const value = req.query[name];
+  if (value === undefined || typeof value === 'string') return value;
+  throw new HttpError(400, 'invalid-parameter', `parameter ${name} must be given once, as a plain value`, name);
+}
+
+const SYNTHETIC_NOTICE = 'Données synthétiques de démonstration — pas des données réelles / Synthetic demonstration data — not real data';
+
+/** The JSON API: /api/health, /api/meta, /api/indicators, /api/stats/:level, /api/geometries/:level, /api/sources. */
+export function apiRouter({ config, database, catalogue, territories, stats, resolve }: ApiDeps): Router {
+  const router = Router();
+
+  router.get('/health', async (_req, res) => {
+    res.json({ status: 'ok', database: { backend: database.backend, postgis: await postgisVersion(database) } });
+  });
+
+  router.get('/meta', async (_req, res) => {
+    const [synthetic, bbox, levels, sources] = await Promise.all([territories.isSynthetic(), territories.bbox(), catalogue.levels(), catalogue.sources()]);
+    res.json({
+      name: 'terrinum',
+      synthetic,
+      attribution: [
+        ...(synthetic ? [SYNTHETIC_NOTICE] : []),
+        ...sources.filter((s) => !s.synthetic).map((s) => [s.publisher ?? s.name, s.vintage, s.licence].filter(Boolean).join(' · ')),
+      ],
+      bbox,
+      basemapStyle: config.basemapStyle,
+      levels: levels.map((l) => ({ id: l.id, label: { fr: l.label_fr, en: l.label_en } })),
+    });
+  });
+
+  router.get('/indicators', async (_req, res) => {
+    const indicators = await catalogue.indicators();
+    res.json(
+      indicators.map((i) => ({
+        id: i.id,
+        label: { fr: i.label_fr, en: i.label_en },
+        theme: i.theme,
+        theme_label: { fr: i.theme_label_fr, en: i.theme_label_en },
+        unit: i.unit,
+        higher_is_better: i.higher_is_better,
+        aggregation: i.aggregation,
+        description: { fr: i.description_fr, en: i.description_en },
+        publisher: i.publisher,
+        licence: i.licence,
+        synthetic: i.synthetic,
+        vintages: i.vintages,
+      })),
+    );
+  });
+
+  router.get('/stats/:level', async (req, res) => {
+    const level = await resolve.level(req.params.level);
+    const indicator = await resolve.indicator(queryParam(req, 'indicator'));
+    const vintage = resolve.vintage(indicator, queryParam(req, 'vintage'));
+    const withinId = await resolve.within(queryParam(req, 'within'));
+    const rows = await stats.rows(level.id, indicator.id, vintage, withinId);
+    res.json({ level: level.id, indicator: indicator.id, vintage, synthetic: indicator.synthetic || (await territories.isSynthetic()), rows });
+  });
+
+  router.get('/geometries/:level', async (req, res) => {
+    const level = await resolve.level(req.params.level);
+    const withinId = await resolve.within(queryParam(req, 'within'));
+    const rows = await territories.outlines(level.id, withinId);
+    // Geometry text comes from PostGIS as is; the collection is assembled without re-parsing it.
+    res.type('application/geo+json');
+    res.write('{"type":"FeatureCollection","features":[');
+    rows.forEach((row, index) => {
+      res.write(`${index ? ',' : ''}{"type":"Feature","properties":${JSON.stringify({ code: row.code, name: row.name })},"geometry":${row.geometry}}`);
+    });
+    res.end(']}');
+  });
+
+  router.get('/sources', async (_req, res) => {
+    res.json(await catalogue.sources());
+  });
+
+  return router;
+}

@@ -1,0 +1,45 @@
+import { sql, type Kysely } from 'kysely';
+import type { DB } from '../db/schema.ts';
+import { sharesCommunesWith } from './territories.repository.ts';
+
+export interface StatsRow {
+  code: string;
+  name: string;
+  value: number | null;
+  numerator: number | null;
+  denominator: number | null;
+  communes: number;
+  communes_expected: number;
+  partial: boolean;
+}
+
+/** Reads stored indicator values (communes as imported, coarser levels as aggregated). */
+export function createStatsRepository(db: Kysely<DB>) {
+  return {
+    /** Every territory of the level, with its value for the indicator and vintage (null when it has none). */
+    async rows(level: string, indicatorId: string, vintage: string, withinId: number | null): Promise<StatsRow[]> {
+      let query = db
+        .selectFrom('territory as t')
+        .leftJoin('indicator_value as v', (join) =>
+          join.onRef('v.territory_id', '=', 't.id').on('v.indicator_id', '=', indicatorId).on('v.vintage', '=', vintage),
+        )
+        .select([
+          't.code',
+          't.name',
+          'v.value',
+          'v.numerator',
+          'v.denominator',
+          sql<number>`coalesce(v.communes, 0)`.as('communes'),
+          // a territory without any value still expects all its member communes
+          sql<number>`coalesce(v.communes_expected, CASE WHEN t.level = 'commune' THEN 1
+                        ELSE (SELECT count(*)::int FROM territory_member m WHERE m.territory_id = t.id) END)`.as('communes_expected'),
+        ])
+        .where('t.level', '=', level);
+      if (withinId !== null) query = query.where(sharesCommunesWith(withinId, level));
+      const rows = await query.orderBy('t.code').execute();
+      return rows.map((row) => ({ ...row, partial: row.communes < row.communes_expected }));
+    },
+  };
+}
+
+export type StatsRepository = ReturnType<typeof createStatsRepository>;

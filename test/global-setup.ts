@@ -1,0 +1,35 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { openDatabase } from '../server/db/database.ts';
+import { migrate } from '../server/db/migrate.ts';
+import { loadDemo } from '../server/demo/load.ts';
+import { adminQuery, serverUrl, templateDatabaseName, templateFile } from './helpers/db.ts';
+
+/**
+ * Builds, once per change of schema or demo generator, the demo database every test starts from:
+ * a PGlite data-dir dump (embedded, ~2 s to restore) and a template database on the server.
+ */
+export default async function setup(): Promise<void> {
+  const file = templateFile();
+  if (!fs.existsSync(file)) {
+    const database = await openDatabase({ databaseUrl: null, dataDir: 'memory://' });
+    await migrate(database);
+    await loadDemo(database.db);
+    const dump = await database.dumpDataDir();
+    await database.close();
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(`${file}.tmp`, Buffer.from(await dump!.arrayBuffer()));
+    fs.renameSync(`${file}.tmp`, file);
+  }
+  if (process.env.DATABASE_URL) {
+    const name = templateDatabaseName();
+    // Rebuilt at each run: cheap on a server, and never stale after a failed run.
+    await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await adminQuery(`CREATE DATABASE ${name}`);
+    const database = await openDatabase({ databaseUrl: serverUrl(name), dataDir: '' });
+    await database.runScript('CREATE EXTENSION IF NOT EXISTS postgis');
+    await migrate(database);
+    await loadDemo(database.db);
+    await database.close();
+  }
+}
