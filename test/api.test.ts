@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Running } from '../server/main.ts';
+import { generateDemo } from '../server/demo/generate.ts';
+import { backends } from './helpers/db.ts';
+import { getJson, startDemoServer } from './helpers/server.ts';
+
+const demo = generateDemo();
+const latest = demo.quarters.at(-1)!;
+
+describe.each(backends())('HTTP API on %s', (backend) => {
+  let app: Running;
+  beforeAll(async () => {
+    app = await startDemoServer(backend);
+  });
+  afterAll(() => app?.close());
+
+  it('GET /api/health names the backend and its PostGIS', async () => {
+    const { status, body } = await getJson(app, '/api/health');
+    expect(status).toBe(200);
+    expect(body).toEqual({ status: 'ok', database: { backend, postgis: expect.stringMatching(/^3\.\d+\.\d+/) } });
+  });
+
+  it('GET /api/indicators lists fibre_coverage with its quarters, and the synthetic usage indicators', async () => {
+    const { body } = await getJson<any[]>(app, '/api/indicators');
+    const fibre = body.find((i) => i.id === 'fibre_coverage');
+    expect(fibre).toMatchObject({ label: { fr: 'Couverture fibre (FttH)', en: 'Fibre coverage (FttH)' }, theme: 'infrastructure', unit: 'ratio', vintages: demo.quarters });
+    for (const usage of demo.usageIndicators) {
+      expect(body.find((i) => i.id === usage.id)).toMatchObject({ theme: usage.theme, synthetic: true, vintages: ['2023', '2024'] });
+    }
+  });
+
+  it('GET /api/meta labels the demonstration territory as synthetic', async () => {
+    const { body } = await getJson(app, '/api/meta');
+    expect(body.synthetic).toBe(true);
+    expect(body.attribution.join(' ')).toMatch(/synthétiques/);
+    expect(body.bbox).toHaveLength(4);
+  });
+
+  it('each EPCI value equals the sum of its communes’ numerators over the sum of their denominators', async () => {
+    const epci = await getJson(app, `/api/stats/epci?indicator=fibre_coverage&vintage=${latest}`);
+    const communes = await getJson(app, `/api/stats/commune?indicator=fibre_coverage&vintage=${latest}`);
+    expect(epci.body).toMatchObject({ level: 'epci', indicator: 'fibre_coverage', vintage: latest, synthetic: true });
+    expect(epci.body.rows).toHaveLength(demo.epcis.length);
+    const byCode = new Map<string, any>(communes.body.rows.map((r: any) => [r.code, r]));
+    for (const row of epci.body.rows) {
+      const members = demo.communes.filter((c) => c.epci === row.code).map((c) => byCode.get(c.code));
+      const numerator = members.reduce((s, m) => s + m.numerator, 0);
+      const denominator = members.reduce((s, m) => s + m.denominator, 0);
+      expect(row).toMatchObject({ numerator, denominator, communes: members.length, communes_expected: members.length, partial: false });
+      expect(row.value).toBeCloseTo(numerator / denominator, 12);
+    }
+  });
+
+  it('commune numerators are the generated deployments over logements + établissements', async () => {
+    const { body } = await getJson(app, `/api/stats/commune?indicator=fibre_coverage&vintage=${latest}`);
+    const commune = demo.communes[17]!;
+    const deployed = demo.deployments.find((d) => d.commune === commune.code && d.vintage === latest)!;
+    expect(body.rows.find((r: any) => r.code === commune.code)).toMatchObject({
+      name: commune.name,
+      numerator: deployed.locauxRaccordables,
+      denominator: commune.logements + commune.etablissements,
+      communes: 1,
+      communes_expected: 1,
+      partial: false,
+    });
+  });
+
+  it('filters with within=LEVEL:CODE and defaults to the latest vintage', async () => {
+    const epci = demo.truth.splitEpci;
+    const { body } = await getJson(app, `/api/stats/commune?indicator=fibre_coverage&within=epci:${epci}`);
+    expect(body.vintage).toBe(latest);
+    expect(body.rows.map((r: any) => r.code).sort()).toEqual(demo.communes.filter((c) => c.epci === epci).map((c) => c.code).sort());
+  });
+
+  it('serves outlines as GeoJSON', async () => {
+    const { type, body } = await getJson(app, '/api/geometries/epci');
+    expect(type).toMatch(/application\/geo\+json/);
+    expect(body.features).toHaveLength(demo.epcis.length);
+    expect(body.features[0].properties).toEqual({ code: expect.stringMatching(/^XE\d\d$/), name: expect.any(String) });
+    expect(body.features[0].geometry.type).toBe('MultiPolygon');
+  });
+
+  it.each([
+    ['/api/stats/canton?indicator=fibre_coverage', 404, 'level'],
+    ['/api/stats/commune', 400, 'indicator'],
+    ['/api/stats/commune?indicator=nope', 404, 'indicator'],
+    ['/api/stats/commune?indicator=fibre_coverage&vintage=2018Q1', 400, 'vintage'],
+    ['/api/stats/commune?indicator=fibre_coverage&vintage=1999-Q1', 404, 'vintage'],
+    ['/api/stats/commune?indicator=fibre_coverage&within=epci', 400, 'within'],
+    ['/api/stats/commune?indicator=fibre_coverage&within=epci:000000000', 404, 'within'],
+    ['/api/stats/commune?indicator=fibre_coverage&indicator=x', 400, 'indicator'],
+    ["/api/stats/commune?indicator=fibre_coverage'--", 404, 'indicator'],
+  ])('answers %s with a %i problem naming the %s parameter', async (path, status, parameter) => {
+    const response = await getJson(app, path);
+    expect(response.status).toBe(status);
+    expect(response.type).toMatch(/application\/problem\+json/);
+    expect(response.body).toMatchObject({ status, parameter });
+  });
+
+  it('answers an unknown API route with a 404 problem', async () => {
+    const response = await getJson(app, '/api/nothing-here');
+    expect(response).toMatchObject({ status: 404, body: { status: 404 } });
+  });
+});
