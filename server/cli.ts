@@ -3,11 +3,12 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from './config.ts';
+import { registerImportCommands } from './import/commands.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLIENT_DIR = path.join(ROOT, 'dist', 'client');
 /** Errors a user can fix by themselves: printed as one line, without a stack. */
-const USER_ERRORS = new Set(['ConfigError', 'DatabaseError', 'ListenError']);
+const USER_ERRORS = new Set(['ConfigError', 'DatabaseError', 'ListenError', 'ImportError', 'InvalidArgumentError']);
 
 /** Errors the user can fix are one clear line; anything else keeps its stack for a bug report. */
 function fail(error: unknown): never {
@@ -73,5 +74,7 @@ program
   .command('start')
   .description('build the map client if needed, then serve (what `npm start` runs)')
   .action(() => serve({ build: true }));
+
+registerImportCommands(program);
 
 program.parseAsync(process.argv).catch(fail);

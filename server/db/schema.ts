@@ -35,6 +35,7 @@ export interface TerritoryTable {
   geom: unknown;
   area_m2: number | null;
   source_id: number | null;
+  geom_dissolved: Generated<boolean>;
 }
 
 export interface TerritoryMemberTable {
@@ -123,4 +124,34 @@ export interface DB {
   premises_point: PremisesPointTable;
   coverage_area: CoverageAreaTable;
   schema_migration: SchemaMigrationTable;
+  import_reject: ImportRejectTable;
+  data_version: DataVersionTable;
+  published_value: PublishedValueTable;
+}
+
+export interface ImportRejectTable {
+  id: Generated<number>;
+  source_id: number;
+  line: number | null;
+  code: string | null;
+  reason: string;
+  record: unknown;
+}
+
+export interface DataVersionTable {
+  id: Generated<boolean>;
+  version: number;
+  changed_at: ColumnType<Date, Date | string | undefined, Date | string | undefined>;
+}
+
+export interface PublishedValueTable {
+  indicator_id: string;
+  level: string;
+  code: string;
+  published_code: string;
+  vintage: string;
+  value: number | null;
+  numerator: number | null;
+  denominator: number | null;
+  source_id: number;
 }

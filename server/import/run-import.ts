@@ -1,0 +1,91 @@
+import { sql, type Transaction } from 'kysely';
+import { recomputeAggregates } from '../analysis/aggregate.ts';
+import type { Database } from '../db/database.ts';
+import type { DB } from '../db/schema.ts';
+import { removeDemo } from '../demo/load.ts';
+import type { ImportReport } from './report.ts';
+
+export interface SourceMeta {
+  kind: 'boundaries' | 'hierarchy' | 'arcep' | 'indicator' | 'premises' | 'coverage' | 'places' | 'population-grid';
+  /** Identity of the source with kind and vintage: re-importing the same one replaces it. */
+  name: string;
+  fileName: string | null;
+  sha256: string | null;
+  vintage: string | null;
+  publisher: string | null;
+  licence: string | null;
+  url?: string | null;
+}
+
+export interface ImportContext {
+  trx: Transaction<DB>;
+  sourceId: number;
+  report: ImportReport;
+  /** Indicators whose commune values changed: their aggregates are recomputed before commit. */
+  touchedIndicators: Set<string>;
+  /** Set when communes or memberships changed: every indicator is re-aggregated and outlines re-dissolved. */
+  territoriesChanged: boolean;
+}
+
+export interface RunOptions {
+  /** Real territories arrive: the synthetic demonstration territory goes, with a note in the report. */
+  replacesDemo?: boolean;
+}
+
+/**
+ * Runs one import as one transaction: the previous import of the same source is replaced, the body writes,
+ * aggregates are recomputed, and either everything is committed or nothing is. A process killed midway
+ * leaves the database as before (PostgreSQL's WAL, on both backends).
+ */
+export async function runImport(
+  database: Database,
+  meta: SourceMeta,
+  report: ImportReport,
+  body: (context: ImportContext) => Promise<void>,
+  options: RunOptions = {},
+): Promise<ImportReport> {
+  const started = Date.now();
+  await database.db.transaction().execute(async (trx) => {
+    // Same kind, name and vintage: the same source imported again replaces the previous import.
+    await trx
+      .deleteFrom('source')
+      .where('kind', '=', meta.kind)
+      .where('name', '=', meta.name)
+      .where((eb) => (meta.vintage === null ? eb('vintage', 'is', null) : eb('vintage', '=', meta.vintage)))
+      .execute();
+    const source = await trx
+      .insertInto('source')
+      .values({
+        kind: meta.kind,
+        name: meta.name,
+        file_name: meta.fileName,
+        sha256: meta.sha256,
+        rows: null,
+        vintage: meta.vintage,
+        publisher: meta.publisher,
+        licence: meta.licence,
+        url: meta.url ?? null,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    report.sourceId = source.id;
+    if (options.replacesDemo && (await removeDemo(trx))) {
+      report.notes.push('the synthetic demonstration territory was removed: real territories are being imported');
+    }
+    const context: ImportContext = { trx, sourceId: source.id, report, touchedIndicators: new Set(), territoriesChanged: false };
+    await body(context);
+    if (report.rejects.length) {
+      await trx
+        .insertInto('import_reject')
+        .values(report.rejects.map((r) => ({ source_id: source.id, line: r.line ?? null, code: r.code ?? null, reason: r.reason, record: null })))
+        .execute();
+    }
+    await trx.updateTable('source').set({ rows: report.imported }).where('id', '=', source.id).execute();
+    let indicators = [...context.touchedIndicators];
+    if (context.territoriesChanged) indicators = (await trx.selectFrom('indicator').select('id').execute()).map((i) => i.id);
+    for (const id of indicators.sort()) await recomputeAggregates(trx, id);
+    await sql`UPDATE data_version SET version = version + 1, changed_at = now()`.execute(trx);
+  });
+  report.elapsedMs = Date.now() - started;
+  return report;
+}
