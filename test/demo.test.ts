@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../server/db/database.ts';
-import { isEmpty, removeDemo } from '../server/demo/load.ts';
+import { isEmpty } from '../server/demo/load.ts';
+import { removeDemo } from '../server/demo/remove.ts';
 import { backends, openDemoDatabase } from './helpers/db.ts';
 
 describe.each(backends())('demo territory on %s', (backend) => {

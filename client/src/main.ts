@@ -316,7 +316,8 @@ function switchLanguage(lang: Lang): void {
 function fitPadding(): { top: number; right: number; bottom: number; left: number } {
   const wide = ui.map.clientWidth > 720;
   const legendWidth = ui.legend.hidden ? 0 : ui.legend.getBoundingClientRect().width;
-  return { top: 32, right: 56, bottom: 40, left: wide ? Math.round(legendWidth) + 40 : 24 };
+  const attributionHeight = ui.map.querySelector('.maplibregl-ctrl-attrib')?.getBoundingClientRect().height ?? 0;
+  return { top: 32, right: 56, bottom: Math.max(32, Math.round(attributionHeight) + 16), left: wide ? Math.round(legendWidth) + 40 : 24 };
 }
 
 async function start(): Promise<void> {

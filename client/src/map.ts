@@ -63,7 +63,8 @@ export class Attribution {
     if (this.control) this.map.removeControl(this.control);
     const items = sources.map(escapeHtml);
     if (syntheticNotice) items.unshift(`<strong class="synthetic-notice">${escapeHtml(syntheticNotice)}</strong>`);
-    this.control = new AttributionControl({ compact: false, customAttribution: items });
+    // One string: MapLibre sorts separate attributions by length, and the notice must come first.
+    this.control = new AttributionControl({ compact: false, customAttribution: items.join(' | ') });
     this.map.addControl(this.control, 'bottom-right');
   }
 }

@@ -102,17 +102,3 @@ async function writeIndicators(trx: Transaction<DB>, dataset: DemoDataset, sourc
     await runNamedQuery(trx, namedQuery('upsert_indicator_values'), [indicator.id, JSON.stringify(values), sourceId]);
   }
 }
-
-/**
- * Removes the demonstration territory and everything attached to it (values, places, premises, coverage,
- * synthetic indicators). Returns true when there was one to remove.
- */
-export async function removeDemo(db: Db): Promise<boolean> {
-  const synthetic = await db.selectFrom('source').select('id').where('synthetic', '=', true).execute();
-  if (synthetic.length === 0) return false;
-  // Sources cascade to their values, places, premises and coverage zones.
-  await db.deleteFrom('source').where('synthetic', '=', true).execute();
-  await db.deleteFrom('territory').where('synthetic', '=', true).execute();
-  await db.deleteFrom('indicator').where('synthetic', '=', true).execute();
-  return true;
-}

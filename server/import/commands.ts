@@ -1,10 +1,8 @@
 import type { Command } from 'commander';
+import { registerHierarchyCommand } from './hierarchy.command.ts';
 
-/**
- * `terrinum import …` and `terrinum sources`: each importer registers its own subcommand from its module,
- * loaded lazily so that `--help` stays fast.
- */
+/** `terrinum import …`: each importer registers its own subcommand; the library modules load lazily. */
 export function registerImportCommands(program: Command): void {
-  const group = program.command('import').description('import open data files (each import is one transaction)');
-  void group;
+  const group = program.command('import').description('import open data files (each import is one transaction: all or nothing)');
+  registerHierarchyCommand(group);
 }

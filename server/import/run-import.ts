@@ -2,7 +2,7 @@ import { sql, type Transaction } from 'kysely';
 import { recomputeAggregates } from '../analysis/aggregate.ts';
 import type { Database } from '../db/database.ts';
 import type { DB } from '../db/schema.ts';
-import { removeDemo } from '../demo/load.ts';
+import { removeDemo } from '../demo/remove.ts';
 import type { ImportReport } from './report.ts';
 
 export interface SourceMeta {
@@ -30,6 +30,8 @@ export interface ImportContext {
 export interface RunOptions {
   /** Real territories arrive: the synthetic demonstration territory goes, with a note in the report. */
   replacesDemo?: boolean;
+  /** Communes or memberships change: every indicator is re-aggregated. */
+  territoriesChanged?: boolean;
 }
 
 /**
@@ -72,7 +74,7 @@ export async function runImport(
     if (options.replacesDemo && (await removeDemo(trx))) {
       report.notes.push('the synthetic demonstration territory was removed: real territories are being imported');
     }
-    const context: ImportContext = { trx, sourceId: source.id, report, touchedIndicators: new Set(), territoriesChanged: false };
+    const context: ImportContext = { trx, sourceId: source.id, report, touchedIndicators: new Set(), territoriesChanged: options.territoriesChanged ?? false };
     await body(context);
     if (report.rejects.length) {
       await trx

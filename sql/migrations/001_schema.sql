@@ -9,7 +9,7 @@ CREATE TABLE level (
   id text PRIMARY KEY CHECK (id ~ '^[a-z][a-z0-9_-]*$'),
   label_fr text NOT NULL,
   label_en text NOT NULL,
-  rank integer NOT NULL UNIQUE CHECK (rank >= 0)
+  rank integer NOT NULL CHECK (rank >= 0)
 );
 INSERT INTO level (id, label_fr, label_en, rank) VALUES
   ('commune', 'Commune', 'Municipality', 0),
