@@ -21,12 +21,17 @@ export const NO_DATA_COLOR: Rgb = [189, 189, 189]; // #bdbdbd
 /** Map background outside the territory (plain MapLibre background layer). */
 export const BACKGROUND_COLOR: Rgb = [226, 231, 236]; // #e2e7ec
 
-/** Intercommunality (EPCI) outlines. */
+/**
+ * Intercommunality (EPCI) outlines: a dark line over a wider white casing, so that they read on the
+ * darkest class as well as on the lightest.
+ */
 export const EPCI_OUTLINE_COLOR: Rgb = [33, 37, 41]; // #212529
 export const EPCI_OUTLINE_WIDTH_PX = 1.5;
+export const EPCI_CASING_COLOR: readonly [number, number, number, number] = [255, 255, 255, 230];
+export const EPCI_CASING_WIDTH_PX = 3.5;
 
-/** Commune borders: thin, light, so that classes stay readable. */
-export const COMMUNE_OUTLINE_COLOR: readonly [number, number, number, number] = [255, 255, 255, 140];
+/** Commune borders: thin, translucent mid-grey, visible on light and dark classes alike. */
+export const COMMUNE_OUTLINE_COLOR: readonly [number, number, number, number] = [128, 128, 128, 110];
 export const COMMUNE_OUTLINE_WIDTH_PX = 0.5;
 
 /**

@@ -344,6 +344,11 @@ async function start(): Promise<void> {
   window.terrinum.map = map;
   attribution = new Attribution(map);
   tooltip = new Tooltip(ui.map);
+  // deck.gl does not always report the pointer leaving the map: hide the tooltip ourselves.
+  map.getCanvasContainer().addEventListener('mouseleave', () => {
+    tooltip?.hide();
+    if (map) map.getCanvas().style.cursor = '';
+  });
   const loaded = map.once('load');
 
   const [communes, epcis] = await Promise.all([fetchGeometries('commune'), fetchGeometries('epci')]);

@@ -14,6 +14,8 @@ export async function recomputeAggregates(trx: Transaction<DB> | Kysely<DB>, ind
     .where('territory_id', 'in', (qb) =>
       qb.selectFrom('territory').innerJoin('level', 'level.id', 'territory.level').where('level.rank', '>', 0).select('territory.id'),
     )
+    // imported figures of a coarser level (a publisher's own, with their source) are kept; computed ones have none
+    .where('source_id', 'is', null)
     .execute();
   await runNamedQuery(trx, namedQuery('aggregate_indicator'), [indicatorId]);
 }

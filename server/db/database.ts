@@ -55,8 +55,8 @@ async function openServer(url: string): Promise<Database> {
     client.release();
   } catch (error) {
     await pool.end().catch(() => undefined);
-    const { host, port, pathname } = new URL(url);
-    throw new DatabaseError(`cannot connect to DATABASE_URL (${host || 'localhost'}:${port || 5432}${pathname}): ${(error as Error).message}`);
+    const { hostname, port, pathname } = new URL(url);
+    throw new DatabaseError(`cannot connect to DATABASE_URL (${hostname || 'localhost'}:${port || 5432}${pathname}): ${(error as Error).message}`);
   }
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   return {

@@ -506,7 +506,10 @@ function makeCommuneName(rng: Random): string {
   if (u < 0.55) return makeRoot(rng) + suffix();
   if (u < 0.67) return `Saint-${rng.pick(SAINTS)}${rng.next() < 0.6 ? suffix() : ''}`;
   if (u < 0.72) return `Sainte-${rng.pick(SAINTES)}${rng.next() < 0.5 ? suffix() : ''}`;
-  if (u < 0.82) return `${rng.pick(['Le ', 'La '])}${makeRoot(rng)}${rng.next() < 0.3 ? suffix() : ''}`;
+  if (u < 0.82) {
+    const root = makeRoot(rng);
+    return `${/^[AEIOUYÉÈÊÎÔ]/.test(root) ? "L'" : rng.pick(['Le ', 'La '])}${root}${rng.next() < 0.3 ? suffix() : ''}`;
+  }
   if (u < 0.88) return `L'${rng.pick(VOWEL_NOUNS)}-${makeRoot(rng)}`;
   if (u < 0.93) return `Les ${rng.pick(['Bordes', 'Aix', 'Granges', 'Loges', 'Essarts'])}${rng.next() < 0.5 ? suffix() : ''}`;
   if (u < 0.96) return `La Chapelle-${rng.next() < 0.6 ? `Saint-${rng.pick(SAINTS)}` : makeRoot(rng)}`;
@@ -534,18 +537,21 @@ const SYNTHETIC_EN = 'Synthetic demonstration data.';
 export function generateDemo(seed = DEFAULT_DEMO_SEED): DemoDataset {
   const stream = (label: string) => new Random(hashSeed(seed, label));
 
+  // Draws are repeated (deterministically) in the rare case a tessellation or a partition misses a constraint.
   let tess: Tessellation | null = null;
   let part: Partition | null = null;
+  let failure = 'partition constraints never met';
   const geometryRng = stream('geometry');
   for (let attempt = 0; attempt < MAX_ATTEMPTS && !part; attempt++) {
     try {
       tess = tessellate(geometryRng);
-    } catch {
-      continue; // a degenerate tessellation: draw another one (deterministically)
+    } catch (error) {
+      failure = error instanceof Error ? error.message : String(error);
+      continue;
     }
     part = partition(stream(`partition-${attempt}`), tess);
   }
-  if (!tess || !part) throw new Error(`demo generator: no valid territory for seed ${seed}`);
+  if (!tess || !part) throw new Error(`demo generator: no valid territory for seed ${seed} (${failure})`);
   const { sites, geometries, areaKm2 } = tess;
   const { prefecture, seats, epciOf, split } = part;
   const n = sites.length;
@@ -731,7 +737,7 @@ export function generateDemo(seed = DEFAULT_DEMO_SEED): DemoDataset {
     ['conseiller-numerique', bySize[2]!, `Conseiller numérique – mairie ${withDe(names[bySize[2]!]!)}`],
     ['conseiller-numerique', bySize[4]!, `Conseiller numérique – centre social ${withDe(names[bySize[4]!]!)}`],
     ['espace-public-numerique', bySize[1]!, `Espace public numérique ${withDe(names[bySize[1]!]!)}`],
-    ['espace-public-numerique', placeRng.pick(mid), ''],
+    ['espace-public-numerique', mid.length > 0 ? placeRng.pick(mid) : bySize[5]!, ''],
   ];
   const places = placeSpecs.map(([kind, c, name]) => {
     const [lon, lat] = pointIn(placeRng, c, 0.25);

@@ -1,8 +1,22 @@
 import type { Command } from 'commander';
+import { registerArcepCommand } from './arcep.command.ts';
+import { registerBoundariesCommand } from './boundaries.command.ts';
+import { registerCoverageCommand } from './coverage.command.ts';
 import { registerHierarchyCommand } from './hierarchy.command.ts';
+import { registerIndicatorCommand } from './indicator.command.ts';
+import { registerPlacesCommand } from './places.command.ts';
+import { registerPremisesCommand } from './premises.command.ts';
+import { registerSourcesCommand } from './sources.command.ts';
 
-/** `terrinum import …`: each importer registers its own subcommand; the library modules load lazily. */
+/** `terrinum import …` and `terrinum sources`: each importer registers its own subcommand; libraries load lazily. */
 export function registerImportCommands(program: Command): void {
   const group = program.command('import').description('import open data files (each import is one transaction: all or nothing)');
+  registerBoundariesCommand(group);
   registerHierarchyCommand(group);
+  registerArcepCommand(group);
+  registerIndicatorCommand(group);
+  registerPremisesCommand(group);
+  registerCoverageCommand(group);
+  registerPlacesCommand(group);
+  registerSourcesCommand(program);
 }

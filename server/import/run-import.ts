@@ -82,7 +82,11 @@ export async function runImport(
         .values(report.rejects.map((r) => ({ source_id: source.id, line: r.line ?? null, code: r.code ?? null, reason: r.reason, record: null })))
         .execute();
     }
-    await trx.updateTable('source').set({ rows: report.imported }).where('id', '=', source.id).execute();
+    // an importer that recorded its own row count (one source per file) keeps it
+    await trx.updateTable('source').set({ rows: report.imported }).where('id', '=', source.id).where('rows', 'is', null).execute();
+    // Fresh planner statistics after bulk writes (PGlite has no autovacuum): spatial joins stay on the GiST index.
+    if (context.territoriesChanged || options.replacesDemo) await sql`ANALYZE territory`.execute(trx);
+    if (context.territoriesChanged) await sql`ANALYZE territory_member`.execute(trx);
     let indicators = [...context.touchedIndicators];
     if (context.territoriesChanged) indicators = (await trx.selectFrom('indicator').select('id').execute()).map((i) => i.id);
     for (const id of indicators.sort()) await recomputeAggregates(trx, id);

@@ -45,3 +45,5 @@ SELECT k.indicator_id, k.territory_id, k.vintage,
        e.communes_expected
 FROM contributions k
 JOIN expected e ON e.territory_id = k.territory_id
+-- a publisher's own figure for the same territory and vintage (imported, with a source) wins over ours
+ON CONFLICT (indicator_id, territory_id, vintage) DO NOTHING

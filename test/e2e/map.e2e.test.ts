@@ -187,6 +187,7 @@ describe('the planners’ map (GET /)', { timeout: 120_000 }, () => {
     const png = await timed('screenshot', () => page.locator('#map').screenshot({ type: 'png' }));
     fs.mkdirSync(RESULTS_DIR, { recursive: true });
     fs.writeFileSync(path.join(RESULTS_DIR, 'map.png'), png);
+    await page.screenshot({ path: path.join(RESULTS_DIR, 'page.png') });
     raster = await timed('decode', () => decodePng(png));
   }, 240_000);
 
