@@ -127,6 +127,12 @@ export interface DB {
   import_reject: ImportRejectTable;
   data_version: DataVersionTable;
   published_value: PublishedValueTable;
+  territory_neighbour: TerritoryNeighbourTable;
+  metric_disparity: MetricDisparityTable;
+  metric_lisa: MetricLisaTable;
+  metric_moran: MetricMoranTable;
+  metric_trend: MetricTrendTable;
+  metric_access: MetricAccessTable;
 }
 
 export interface ImportRejectTable {
@@ -154,4 +160,65 @@ export interface PublishedValueTable {
   numerator: number | null;
   denominator: number | null;
   source_id: number;
+}
+
+export interface TerritoryNeighbourTable {
+  territory_id: number;
+  neighbour_id: number;
+}
+
+export interface MetricDisparityTable {
+  indicator_id: string;
+  territory_id: number;
+  vintage: string;
+  value: number | null;
+  gini: number | null;
+  theil: number | null;
+  cv: number | null;
+  interdecile_ratio: number | null;
+  share_population_below: number | null;
+  threshold_points: number;
+  multispeed: boolean;
+  communes: number;
+  communes_expected: number;
+  partial: boolean;
+}
+
+export interface MetricLisaTable {
+  indicator_id: string;
+  territory_id: number;
+  vintage: string;
+  lisa_i: number | null;
+  lisa_p: number | null;
+  lisa_class: 'HH' | 'LL' | 'HL' | 'LH' | 'ns' | 'island';
+  neighbours: number;
+}
+
+export interface MetricMoranTable {
+  indicator_id: string;
+  vintage: string;
+  moran_i: number | null;
+  p_value: number | null;
+  permutations: number;
+  seed: number;
+  communes: number;
+  islands: number;
+}
+
+export interface MetricTrendTable {
+  indicator_id: string;
+  territory_id: number;
+  vintage: string;
+  trend_per_quarter: number | null;
+  quarters_used: number;
+  projected_full: string | null;
+}
+
+export interface MetricAccessTable {
+  territory_id: number;
+  distance_m: number | null;
+  nearest_place_id: number | null;
+  share_population_beyond_10km: number | null;
+  share_population_beyond_20km: number | null;
+  origin: string;
 }

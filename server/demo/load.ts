@@ -1,5 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import { recomputeAllAggregates } from '../analysis/aggregate.ts';
+import { recomputeAnalysis } from '../analysis/recompute.ts';
 import { runNamedQuery } from '../db/database.ts';
 import type { DB } from '../db/schema.ts';
 import { namedQuery } from '../db/sql-files.ts';
@@ -44,6 +45,7 @@ export async function loadDemo(db: Kysely<DB>, dataset: DemoDataset = generateDe
       source.id,
     ]);
     await recomputeAllAggregates(trx);
+    await recomputeAnalysis(trx);
   });
   return dataset;
 }

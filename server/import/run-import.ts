@@ -1,5 +1,6 @@
 import { sql, type Transaction } from 'kysely';
 import { recomputeAggregates } from '../analysis/aggregate.ts';
+import { recomputeAnalysis } from '../analysis/recompute.ts';
 import type { Database } from '../db/database.ts';
 import type { DB } from '../db/schema.ts';
 import { removeDemo } from '../demo/remove.ts';
@@ -25,6 +26,8 @@ export interface ImportContext {
   touchedIndicators: Set<string>;
   /** Set when communes or memberships changed: every indicator is re-aggregated and outlines re-dissolved. */
   territoriesChanged: boolean;
+  /** Set when points or zones the analyses read changed (places, premises, coverage): every analysis reruns. */
+  analysisInputsChanged: boolean;
 }
 
 export interface RunOptions {
@@ -74,7 +77,7 @@ export async function runImport(
     if (options.replacesDemo && (await removeDemo(trx))) {
       report.notes.push('the synthetic demonstration territory was removed: real territories are being imported');
     }
-    const context: ImportContext = { trx, sourceId: source.id, report, touchedIndicators: new Set(), territoriesChanged: options.territoriesChanged ?? false };
+    const context: ImportContext = { trx, sourceId: source.id, report, touchedIndicators: new Set(), territoriesChanged: options.territoriesChanged ?? false, analysisInputsChanged: false };
     await body(context);
     if (report.rejects.length) {
       await trx
@@ -90,6 +93,9 @@ export async function runImport(
     let indicators = [...context.touchedIndicators];
     if (context.territoriesChanged) indicators = (await trx.selectFrom('indicator').select('id').execute()).map((i) => i.id);
     for (const id of indicators.sort()) await recomputeAggregates(trx, id);
+    if (indicators.length || context.territoriesChanged || context.analysisInputsChanged) {
+      await recomputeAnalysis(trx, context.territoriesChanged || context.analysisInputsChanged ? null : indicators);
+    }
     await sql`UPDATE data_version SET version = version + 1, changed_at = now()`.execute(trx);
   });
   report.elapsedMs = Date.now() - started;

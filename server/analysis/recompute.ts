@@ -1,0 +1,27 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { DB } from '../db/schema.ts';
+
+type Db = Kysely<DB> | Transaction<DB>;
+
+export interface AnalysisStep {
+  name: string;
+  /** Recomputes and stores this step's results; `indicators` limits the work to those that changed (all when null). */
+  run(db: Db, indicators: string[] | null): Promise<void>;
+}
+
+/**
+ * The analysis steps run after every import, in order, inside the import's transaction (aggregates are
+ * already recomputed then). Each analysis module exports its step; they are listed here.
+ */
+export const ANALYSIS_STEPS: AnalysisStep[] = [];
+
+/** Runs every analysis step; returns each step's time in milliseconds. */
+export async function recomputeAnalysis(db: Db, indicators: string[] | null = null): Promise<Record<string, number>> {
+  const timings: Record<string, number> = {};
+  for (const step of ANALYSIS_STEPS) {
+    const started = performance.now();
+    await step.run(db, indicators);
+    timings[step.name] = performance.now() - started;
+  }
+  return timings;
+}
