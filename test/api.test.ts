@@ -65,6 +65,20 @@ describe.each(backends())('HTTP API on %s', (backend) => {
     });
   });
 
+  it('keeps raw ratios above 100 % and caps only display_value; commune rows carry LISA and trend fields', async () => {
+    const { body } = await getJson(app, `/api/stats/commune?indicator=fibre_coverage&vintage=${latest}`);
+    const above = body.rows.filter((r: any) => r.value > 1);
+    expect(above.length).toBeGreaterThan(0);
+    for (const row of above) expect(row.display_value).toBe(1);
+    const below = body.rows.find((r: any) => r.value !== null && r.value < 1);
+    expect(below.display_value).toBe(below.value);
+    expect(Object.keys(body.rows[0])).toEqual(
+      expect.arrayContaining(['vintage', 'display_value', 'lisa_i', 'lisa_p', 'lisa_class', 'trend_per_quarter', 'projected_full']),
+    );
+    const epci = await getJson(app, `/api/stats/epci?indicator=fibre_coverage&vintage=${latest}`);
+    expect(epci.body.rows[0]).not.toHaveProperty('lisa_class');
+  });
+
   it('filters with within=LEVEL:CODE and defaults to the latest vintage', async () => {
     const epci = demo.truth.splitEpci;
     const { body } = await getJson(app, `/api/stats/commune?indicator=fibre_coverage&within=epci:${epci}`);

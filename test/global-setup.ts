@@ -3,13 +3,14 @@ import path from 'node:path';
 import { openDatabase } from '../server/db/database.ts';
 import { migrate } from '../server/db/migrate.ts';
 import { loadDemo } from '../server/demo/load.ts';
+import type { TestProject } from 'vitest/node';
 import { adminQuery, serverUrl, templateDatabaseName, templateFile } from './helpers/db.ts';
 
 /**
  * Builds, once per change of schema or demo generator, the demo database every test starts from:
  * a PGlite data-dir dump (embedded, ~2 s to restore) and a template database on the server.
  */
-export default async function setup(): Promise<void> {
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const file = templateFile();
   if (!fs.existsSync(file)) {
     const database = await openDatabase({ databaseUrl: null, dataDir: 'memory://' });
@@ -18,12 +19,15 @@ export default async function setup(): Promise<void> {
     const dump = await database.dumpDataDir();
     await database.close();
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(`${file}.tmp`, Buffer.from(await dump!.arrayBuffer()));
-    fs.renameSync(`${file}.tmp`, file);
+    // several test runs may build the same template at once: each writes its own file, the rename is atomic
+    const partial = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(partial, Buffer.from(await dump!.arrayBuffer()));
+    fs.renameSync(partial, file);
   }
   if (process.env.DATABASE_URL) {
-    const name = templateDatabaseName();
-    // Rebuilt at each run: cheap on a server, and never stale after a failed run.
+    // One template per run (runs may overlap): rebuilt each time, cheap on a server, dropped at the end.
+    const name = `${templateDatabaseName()}_${process.pid}`;
+    project.provide('templateDatabase', name);
     await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await adminQuery(`CREATE DATABASE ${name}`);
     const database = await openDatabase({ databaseUrl: serverUrl(name), dataDir: '' });
@@ -31,5 +35,13 @@ export default async function setup(): Promise<void> {
     await migrate(database);
     await loadDemo(database.db);
     await database.close();
+    return () => adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  }
+  return async () => undefined;
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    templateDatabase: string;
   }
 }

@@ -75,7 +75,22 @@ export function apiRouter({ config, database, catalogue, territories, stats, res
     const vintage = resolve.vintage(indicator, queryParam(req, 'vintage'));
     const withinId = await resolve.within(queryParam(req, 'within'));
     const rows = await stats.rows(level.id, indicator.id, vintage, withinId);
-    res.json({ level: level.id, indicator: indicator.id, vintage, synthetic: indicator.synthetic || (await territories.isSynthetic()), rows });
+    res.json({
+      level: level.id,
+      indicator: indicator.id,
+      vintage,
+      synthetic: indicator.synthetic || (await territories.isSynthetic()),
+      rows: rows.map((row) => {
+        const { lisa_i, lisa_p, lisa_class, ...rest } = row;
+        return {
+          ...rest,
+          // ARCEP ratios can exceed 100 %: the raw value is kept, the display value is capped
+          display_value: row.value !== null && indicator.unit === 'ratio' ? Math.min(row.value, 1) : row.value,
+          vintage,
+          ...(level.rank === 0 ? { lisa_i, lisa_p, lisa_class } : {}),
+        };
+      }),
+    });
   });
 
   router.get('/geometries/:level', async (req, res) => {

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { inject } from 'vitest';
 import { openDatabase, type Backend, type Database } from '../../server/db/database.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -49,7 +50,7 @@ export async function openDemoDatabase(backend: Backend): Promise<Database> {
     const dump = fs.readFileSync(templateFile());
     return openDatabase({ databaseUrl: null, dataDir: 'memory://' }, { loadDataDir: new Blob([dump]) });
   }
-  return openServerCopy(`CREATE DATABASE %I TEMPLATE ${templateDatabaseName()}`);
+  return openServerCopy(`CREATE DATABASE %I TEMPLATE ${inject('templateDatabase')}`);
 }
 
 /** A fresh database with nothing in it but PostGIS (no migration applied). */
