@@ -79,6 +79,14 @@ describe.each(backends())('HTTP API on %s', (backend) => {
     expect(epci.body.rows[0]).not.toHaveProperty('lisa_class');
   });
 
+  it('sorts and pages rows, with the total before paging', async () => {
+    const all = await getJson(app, `/api/stats/commune?indicator=fibre_coverage&vintage=${latest}`);
+    const { body } = await getJson(app, `/api/stats/commune?indicator=fibre_coverage&vintage=${latest}&sort=-value&limit=5&offset=2`);
+    const expected = [...all.body.rows].sort((a: any, b: any) => b.value - a.value).slice(2, 7).map((r: any) => r.value);
+    expect(body.total).toBe(demo.communes.length);
+    expect(body.rows.map((r: any) => r.value)).toEqual(expected);
+  });
+
   it('filters with within=LEVEL:CODE and defaults to the latest vintage', async () => {
     const epci = demo.truth.splitEpci;
     const { body } = await getJson(app, `/api/stats/commune?indicator=fibre_coverage&within=epci:${epci}`);
@@ -104,6 +112,9 @@ describe.each(backends())('HTTP API on %s', (backend) => {
     ['/api/stats/commune?indicator=fibre_coverage&within=epci:000000000', 404, 'within'],
     ['/api/stats/commune?indicator=fibre_coverage&indicator=x', 400, 'indicator'],
     ["/api/stats/commune?indicator=fibre_coverage'--", 404, 'indicator'],
+    ['/api/stats/commune?indicator=fibre_coverage&sort=password', 400, 'sort'],
+    ['/api/stats/commune?indicator=fibre_coverage&limit=0', 400, 'limit'],
+    ['/api/stats/commune?indicator=fibre_coverage&offset=-1', 400, 'offset'],
   ])('answers %s with a %i problem naming the %s parameter', async (path, status, parameter) => {
     const response = await getJson(app, path);
     expect(response.status).toBe(status);

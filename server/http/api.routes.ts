@@ -7,6 +7,7 @@ import type { StatsRepository } from '../repositories/stats.repository.ts';
 import type { TerritoriesRepository } from '../repositories/territories.repository.ts';
 import type { CatalogueService } from '../services/catalogue.service.ts';
 import { HttpError } from './errors.ts';
+import { sortAndPage } from './paging.ts';
 
 export interface ApiDeps {
   config: Readonly<Config>;
@@ -75,21 +76,24 @@ export function apiRouter({ config, database, catalogue, territories, stats, res
     const vintage = resolve.vintage(indicator, queryParam(req, 'vintage'));
     const withinId = await resolve.within(queryParam(req, 'within'));
     const rows = await stats.rows(level.id, indicator.id, vintage, withinId);
+    const shaped = rows.map((row) => {
+      const { lisa_i, lisa_p, lisa_class, ...rest } = row;
+      return {
+        ...rest,
+        // ARCEP ratios can exceed 100 %: the raw value is kept, the display value is capped
+        display_value: row.value !== null && indicator.unit === 'ratio' ? Math.min(row.value, 1) : row.value,
+        vintage,
+        ...(level.rank === 0 ? { lisa_i, lisa_p, lisa_class } : {}),
+      };
+    });
+    const page = sortAndPage(shaped, req.query, shaped[0] ? Object.keys(shaped[0]) : ['code']);
     res.json({
       level: level.id,
       indicator: indicator.id,
       vintage,
       synthetic: indicator.synthetic || (await territories.isSynthetic()),
-      rows: rows.map((row) => {
-        const { lisa_i, lisa_p, lisa_class, ...rest } = row;
-        return {
-          ...rest,
-          // ARCEP ratios can exceed 100 %: the raw value is kept, the display value is capped
-          display_value: row.value !== null && indicator.unit === 'ratio' ? Math.min(row.value, 1) : row.value,
-          vintage,
-          ...(level.rank === 0 ? { lisa_i, lisa_p, lisa_class } : {}),
-        };
-      }),
+      total: page.total,
+      rows: page.rows,
     });
   });
 
