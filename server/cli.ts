@@ -8,7 +8,7 @@ import { registerImportCommands } from './import/commands.ts';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLIENT_DIR = path.join(ROOT, 'dist', 'client');
 /** Errors a user can fix by themselves: printed as one line, without a stack. */
-const USER_ERRORS = new Set(['ConfigError', 'DatabaseError', 'ListenError', 'ImportError', 'InvalidArgumentError']);
+const USER_ERRORS = new Set(['ConfigError', 'DatabaseError', 'ListenError', 'ImportError', 'InvalidArgumentError', 'DownloadError']);
 
 /** Errors the user can fix are one clear line; anything else keeps its stack for a bug report. */
 function fail(error: unknown): never {
