@@ -79,6 +79,14 @@ describe.each(backends())('HTTP API on %s', (backend) => {
     expect(epci.body.rows[0]).not.toHaveProperty('lisa_class');
   });
 
+  it('serves the stored LISA classes: the planted low-usage cluster is a LL cluster', async () => {
+    const { body } = await getJson(app, '/api/stats/commune?indicator=ftth_takeup&vintage=2024');
+    const cluster = body.rows.filter((r: any) => demo.truth.usageGapCluster.includes(r.code));
+    expect(cluster.length).toBe(demo.truth.usageGapCluster.length);
+    expect(cluster.filter((r: any) => r.lisa_class === 'LL').length / cluster.length).toBeGreaterThanOrEqual(0.6);
+    for (const row of body.rows) expect(['HH', 'LL', 'HL', 'LH', 'ns', 'island']).toContain(row.lisa_class);
+  });
+
   it('sorts and pages rows, with the total before paging', async () => {
     const all = await getJson(app, `/api/stats/commune?indicator=fibre_coverage&vintage=${latest}`);
     const { body } = await getJson(app, `/api/stats/commune?indicator=fibre_coverage&vintage=${latest}&sort=-value&limit=5&offset=2`);

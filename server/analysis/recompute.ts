@@ -1,5 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { DB } from '../db/schema.ts';
+import { contiguityStep } from './contiguity.ts';
+import { lisaStep } from './lisa.ts';
 
 type Db = Kysely<DB> | Transaction<DB>;
 
@@ -13,7 +15,7 @@ export interface AnalysisStep {
  * The analysis steps run after every import, in order, inside the import's transaction (aggregates are
  * already recomputed then). Each analysis module exports its step; they are listed here.
  */
-export const ANALYSIS_STEPS: AnalysisStep[] = [];
+export const ANALYSIS_STEPS: AnalysisStep[] = [contiguityStep, lisaStep];
 
 /** Runs every analysis step; returns each step's time in milliseconds. */
 export async function recomputeAnalysis(db: Db, indicators: string[] | null = null): Promise<Record<string, number>> {
