@@ -90,6 +90,49 @@ describe.each(backends())('HTTP API on %s', (backend) => {
     }
   });
 
+  it('ranks multi-speed EPCI: the planted split EPCI is first and flagged', async () => {
+    const { status, body } = await getJson(app, `/api/multispeed?level=epci&indicator=fibre_coverage&vintage=${latest}`);
+    expect(status).toBe(200);
+    expect(body.rows).toHaveLength(demo.epcis.length);
+    expect(body.rows[0]).toMatchObject({ code: demo.truth.splitEpci, rank: 1, multispeed: true, partial: false });
+    expect(Object.keys(body.rows[0])).toEqual(
+      expect.arrayContaining(['code', 'name', 'value', 'gini', 'theil', 'cv', 'interdecile_ratio', 'share_population_below', 'multispeed', 'rank', 'partial']),
+    );
+    expect(body.rows.filter((r: any) => r.multispeed).map((r: any) => r.code)).toEqual([demo.truth.splitEpci]);
+    const epci = await getJson(app, `/api/stats/epci?indicator=fibre_coverage&vintage=${latest}`);
+    expect(body.rows[0].value).toBe(epci.body.rows.find((r: any) => r.code === demo.truth.splitEpci).value);
+  });
+
+  it('classes coverage × usage: the planted cluster is fracture-usage, with both vintages returned', async () => {
+    const { status, body } = await getJson(app, '/api/bivariate/commune?x=fibre_coverage&y=ftth_takeup&vintage=2024-Q4');
+    expect(status).toBe(200);
+    const cluster = body.rows.filter((r: any) => demo.truth.usageGapCluster.includes(r.code));
+    expect(cluster.length).toBe(demo.truth.usageGapCluster.length);
+    expect(cluster.every((r: any) => r.typology === 'fracture-usage')).toBe(true);
+    expect(cluster[0]).toMatchObject({ x_vintage: '2024-Q4', y_vintage: '2024', bivariate_class: expect.stringMatching(/^[1-3]-[1-3]$/) });
+    const bad = await getJson(app, '/api/bivariate/commune?x=fibre_coverage&y=ftth_takeup&thresholds=abc');
+    expect(bad).toMatchObject({ status: 400, body: { parameter: 'thresholds' } });
+    const unknown = await getJson(app, '/api/bivariate/commune?x=fibre_coverage&y=nope');
+    expect(unknown).toMatchObject({ status: 404, body: { parameter: 'y' } });
+  });
+
+  it('serves access to mediation: every commune has a distance; EPCI shares of population beyond 10/20 km', async () => {
+    const communes = await getJson(app, '/api/access/commune?sort=-distance_m');
+    expect(communes.body.rows).toHaveLength(demo.communes.length);
+    expect(communes.body.rows.every((r: any) => r.distance_m >= 0)).toBe(true);
+    const far = communes.body.rows[0];
+    expect(far.distance_m).toBeGreaterThan(communes.body.rows.at(-1).distance_m);
+    const epci = await getJson(app, '/api/access/epci');
+    for (const row of epci.body.rows) {
+      const members = demo.communes.filter((c) => c.epci === row.code);
+      const population = members.reduce((s, c) => s + c.population, 0);
+      const beyond = (km: number) =>
+        members.filter((c) => communes.body.rows.find((r: any) => r.code === c.code).distance_m > km * 1000).reduce((s, c) => s + c.population, 0) / population;
+      expect(row.share_population_beyond_10km).toBeCloseTo(beyond(10), 12);
+      expect(row.share_population_beyond_20km).toBeCloseTo(beyond(20), 12);
+    }
+  });
+
   it('sorts and pages rows, with the total before paging', async () => {
     const all = await getJson(app, `/api/stats/commune?indicator=fibre_coverage&vintage=${latest}`);
     const { body } = await getJson(app, `/api/stats/commune?indicator=fibre_coverage&vintage=${latest}&sort=-value&limit=5&offset=2`);
@@ -126,6 +169,9 @@ describe.each(backends())('HTTP API on %s', (backend) => {
     ['/api/stats/commune?indicator=fibre_coverage&sort=password', 400, 'sort'],
     ['/api/stats/commune?indicator=fibre_coverage&limit=0', 400, 'limit'],
     ['/api/stats/commune?indicator=fibre_coverage&offset=-1', 400, 'offset'],
+    ['/api/multispeed?level=commune&indicator=fibre_coverage', 400, 'level'],
+    ['/api/multispeed?level=epci&indicator=fibre_coverage&vintage=2024-13', 400, 'vintage'],
+    ['/api/bivariate/commune?x=fibre_coverage&y=ftth_takeup&vintage=yesterday', 400, 'vintage'],
   ])('answers %s with a %i problem naming the %s parameter', async (path, status, parameter) => {
     const response = await getJson(app, path);
     expect(response.status).toBe(status);

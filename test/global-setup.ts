@@ -12,6 +12,8 @@ import { adminQuery, serverUrl, templateDatabaseName, templateFile } from './hel
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const file = templateFile();
+  // tests read the file this run built, even if sources change while they run
+  project.provide('templateFile', file);
   if (!fs.existsSync(file)) {
     const database = await openDatabase({ databaseUrl: null, dataDir: 'memory://' });
     await migrate(database);
@@ -43,5 +45,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
 declare module 'vitest' {
   export interface ProvidedContext {
     templateDatabase: string;
+    templateFile: string;
   }
 }

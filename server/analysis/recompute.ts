@@ -1,7 +1,11 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { DB } from '../db/schema.ts';
+import { accessStep } from './access.ts';
 import { contiguityStep } from './contiguity.ts';
+import { coverageStep } from './coverage.ts';
+import { disparityStep } from './disparity.ts';
 import { lisaStep } from './lisa.ts';
+import { trendStep } from './trend.ts';
 
 type Db = Kysely<DB> | Transaction<DB>;
 
@@ -15,7 +19,8 @@ export interface AnalysisStep {
  * The analysis steps run after every import, in order, inside the import's transaction (aggregates are
  * already recomputed then). Each analysis module exports its step; they are listed here.
  */
-export const ANALYSIS_STEPS: AnalysisStep[] = [contiguityStep, lisaStep];
+// coverage first: it writes indicator values (and their aggregates) the later steps read
+export const ANALYSIS_STEPS: AnalysisStep[] = [coverageStep, contiguityStep, disparityStep, trendStep, lisaStep, accessStep];
 
 /** Runs every analysis step; returns each step's time in milliseconds. */
 export async function recomputeAnalysis(db: Db, indicators: string[] | null = null): Promise<Record<string, number>> {

@@ -8,6 +8,10 @@ import type { TerritoriesRepository } from '../repositories/territories.reposito
 import type { CatalogueService } from '../services/catalogue.service.ts';
 import { HttpError } from './errors.ts';
 import { sortAndPage } from './paging.ts';
+import { BivariateInputError, bivariate, parseThresholds } from '../analysis/bivariate.ts';
+import { MULTISPEED_RULE, rankMultispeed } from '../analysis/disparity.ts';
+import { compareVintages } from '../repositories/catalogue.repository.ts';
+import type { MetricsRepository } from '../repositories/metrics.repository.ts';
 
 export interface ApiDeps {
   config: Readonly<Config>;
@@ -15,6 +19,7 @@ export interface ApiDeps {
   catalogue: CatalogueRepository;
   territories: TerritoriesRepository;
   stats: StatsRepository;
+  metrics: MetricsRepository;
   resolve: CatalogueService;
 }
 
@@ -27,8 +32,8 @@ function queryParam(req: Request, name: string): string | undefined {
 
 const SYNTHETIC_NOTICE = 'Données synthétiques de démonstration — pas des données réelles / Synthetic demonstration data — not real data';
 
-/** The JSON API: /api/health, /api/meta, /api/indicators, /api/stats/:level, /api/geometries/:level, /api/sources. */
-export function apiRouter({ config, database, catalogue, territories, stats, resolve }: ApiDeps): Router {
+/** The JSON API: health, meta, indicators, stats, multispeed, bivariate, access, geometries, sources. */
+export function apiRouter({ config, database, catalogue, territories, stats, metrics, resolve }: ApiDeps): Router {
   const router = Router();
 
   router.get('/health', async (_req, res) => {
@@ -95,6 +100,48 @@ export function apiRouter({ config, database, catalogue, territories, stats, res
       total: page.total,
       rows: page.rows,
     });
+  });
+
+  router.get('/multispeed', async (req, res) => {
+    const levelId = queryParam(req, 'level') ?? 'epci';
+    const level = await resolve.level(levelId);
+    if (level.rank === 0) throw new HttpError(400, 'invalid-level', 'multi-speed territories are coarser levels: level=epci, departement or region', 'level');
+    const indicator = await resolve.indicator(queryParam(req, 'indicator'));
+    const vintage = resolve.vintage(indicator, queryParam(req, 'vintage'));
+    const withinId = await resolve.within(queryParam(req, 'within'));
+    const rows = rankMultispeed(await metrics.disparity(level.id, indicator.id, vintage, withinId));
+    // by default the ranking order: rank 1 first, unranked (partial) territories last
+    const ranking = [...rows].sort((a, b) => (a.rank ?? Infinity) - (b.rank ?? Infinity) || a.code.localeCompare(b.code));
+    const page = sortAndPage(req.query.sort ? rows : ranking, req.query, Object.keys(rows[0] ?? { code: 1 }));
+    res.json({ level: level.id, indicator: indicator.id, vintage, rule: MULTISPEED_RULE, total: page.total, rows: page.rows });
+  });
+
+  router.get('/bivariate/:level', async (req, res) => {
+    const level = await resolve.level(req.params.level);
+    const x = await resolve.indicator(queryParam(req, 'x') ?? '', 'x');
+    const y = await resolve.indicator(queryParam(req, 'y') ?? '', 'y');
+    const requested = queryParam(req, 'vintage');
+    // each axis uses its latest vintage at or before the requested one; by default the later of the two latest
+    const vintage = requested ? resolve.vintageFormat(requested) : [x.vintages.at(-1) ?? '', y.vintages.at(-1) ?? ''].sort(compareVintages).at(-1)!;
+    const withinId = await resolve.within(queryParam(req, 'within'));
+    const thresholdsText = queryParam(req, 'thresholds');
+    try {
+      const thresholds = thresholdsText ? parseThresholds(thresholdsText) : undefined;
+      const rows = await bivariate(database.db, { level: level.id, x: x.id, y: y.id, vintage, thresholds, withinId: withinId ?? undefined });
+      const page = sortAndPage(rows, req.query, Object.keys(rows[0] ?? { code: 1 }));
+      res.json({ level: level.id, x: x.id, y: y.id, vintage, total: page.total, rows: page.rows });
+    } catch (error) {
+      if (error instanceof BivariateInputError) throw new HttpError(400, 'invalid-parameter', error.message, error.parameter);
+      throw error;
+    }
+  });
+
+  router.get('/access/:level', async (req, res) => {
+    const level = await resolve.level(req.params.level);
+    const withinId = await resolve.within(queryParam(req, 'within'));
+    const rows = await metrics.access(level.id, withinId);
+    const page = sortAndPage(rows, req.query, Object.keys(rows[0] ?? { code: 1 }));
+    res.json({ level: level.id, total: page.total, rows: page.rows });
   });
 
   router.get('/geometries/:level', async (req, res) => {

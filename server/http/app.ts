@@ -6,6 +6,7 @@ import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import type { Logger } from '../log.ts';
 import { createCatalogueRepository } from '../repositories/catalogue.repository.ts';
+import { createMetricsRepository } from '../repositories/metrics.repository.ts';
 import { createStatsRepository } from '../repositories/stats.repository.ts';
 import { createTerritoriesRepository } from '../repositories/territories.repository.ts';
 import { createCatalogueService } from '../services/catalogue.service.ts';
@@ -30,6 +31,7 @@ export function createApp({ config, database, logger }: AppContext): express.Exp
   const catalogue = createCatalogueRepository(database.db);
   const territories = createTerritoriesRepository(database.db);
   const stats = createStatsRepository(database.db);
+  const metrics = createMetricsRepository(database.db);
   const resolve = createCatalogueService(catalogue, territories);
 
   app.use((req, res, next) => {
@@ -40,7 +42,7 @@ export function createApp({ config, database, logger }: AppContext): express.Exp
     next();
   });
 
-  app.use('/api', apiRouter({ config, database, catalogue, territories, stats, resolve }));
+  app.use('/api', apiRouter({ config, database, catalogue, territories, stats, metrics, resolve }));
   app.use('/api', notFound);
 
   if (fs.existsSync(path.join(CLIENT_DIR, 'index.html'))) {

@@ -44,7 +44,10 @@ export async function importCoverage(database: Database, file: string, options: 
         licence: options.licence ?? null,
       },
       report,
-      async ({ trx, sourceId }) => {
+      async (context) => {
+        const { trx, sourceId } = context;
+        // the analyses read these points/zones: they rerun in full before commit
+        context.analysisInputsChanged = true;
         let batch: { technology: string; max_down_mbps: number | null; geometry: unknown }[] = [];
         const flush = async () => {
           const [invalid] = await runNamedQuery<{ invalid: number }>(trx, namedQuery('count_invalid_geometries'), [JSON.stringify(batch)]);

@@ -41,7 +41,10 @@ export async function importPlaces(database: Database, file: string, options: Pl
       database,
       { kind: 'places', name: fileName, fileName, sha256: await sha256File(file), vintage: options.vintage ?? null, publisher: options.publisher ?? null, licence: options.licence ?? null },
       report,
-      async ({ trx, sourceId }) => {
+      async (context) => {
+        const { trx, sourceId } = context;
+        // the analyses read these points/zones: they rerun in full before commit
+        context.analysisInputsChanged = true;
         await runNamedQuery(trx, namedQuery('analyze_territory'));
         let batch: Place[] = [];
         const flush = async () => {

@@ -55,7 +55,10 @@ export async function importPremises(database: Database, file: string, options: 
       database,
       { kind: 'premises', name: fileName, fileName, sha256: await sha256File(file), vintage: options.vintage ?? null, publisher: options.publisher ?? null, licence: options.licence ?? null },
       report,
-      async ({ trx, sourceId }) => {
+      async (context) => {
+        const { trx, sourceId } = context;
+        // the analyses read these points/zones: they rerun in full before commit
+        context.analysisInputsChanged = true;
         await checkSrid(trx, fileName, srid);
         await runNamedQuery(trx, namedQuery('create_premises_staging'));
         let batch: object[] = [];

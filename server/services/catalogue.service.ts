@@ -14,11 +14,11 @@ export function createCatalogueService(catalogue: CatalogueRepository, territori
       return level;
     },
 
-    async indicator(id: string | undefined) {
-      if (!id) throw new HttpError(400, 'missing-parameter', 'the indicator parameter is required, e.g. indicator=fibre_coverage', 'indicator');
+    async indicator(id: string | undefined, parameter = 'indicator') {
+      if (!id) throw new HttpError(400, 'missing-parameter', `the ${parameter} parameter is required, e.g. ${parameter}=fibre_coverage`, parameter);
       const indicators = await catalogue.indicators();
       const indicator = indicators.find((i) => i.id === id);
-      if (!indicator) throw new HttpError(404, 'unknown-indicator', `unknown indicator "${id}"; known indicators: ${indicators.map((i) => i.id).join(', ')}`, 'indicator');
+      if (!indicator) throw new HttpError(404, 'unknown-indicator', `unknown indicator "${id}"; known indicators: ${indicators.map((i) => i.id).join(', ')}`, parameter);
       return indicator;
     },
 
@@ -33,6 +33,12 @@ export function createCatalogueService(catalogue: CatalogueRepository, territori
       if (!indicator.vintages.includes(vintage)) {
         throw new HttpError(404, 'unknown-vintage', `indicator "${indicator.id}" has no vintage "${vintage}"; available: ${indicator.vintages.join(', ')}`, 'vintage');
       }
+      return vintage;
+    },
+
+    /** A vintage that only needs to be well written (metrics that take each axis's latest vintage at or before it). */
+    vintageFormat(vintage: string): string {
+      if (!VINTAGE.test(vintage)) throw new HttpError(400, 'invalid-vintage', `vintage "${vintage}" must be written YYYY, YYYY-Qn or YYYY-MM (e.g. 2018-Q1)`, 'vintage');
       return vintage;
     },
 

@@ -73,6 +73,6 @@ CREATE TABLE metric_access (
   nearest_place_id integer REFERENCES place (id) ON DELETE SET NULL,
   share_population_beyond_10km double precision,
   share_population_beyond_20km double precision,
-  -- 'population-weighted centre' or 'centroid'
+  -- where distances start: 'point on surface' (no finer population yet), later 'population-weighted centre'
   origin text NOT NULL
 );

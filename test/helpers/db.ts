@@ -16,10 +16,9 @@ export function backends(): Backend[] {
 /** Hash of everything that shapes the demo database, so templates are rebuilt when one of them changes. */
 export function templateKey(): string {
   const hash = crypto.createHash('sha256');
-  for (const dir of ['sql/migrations', 'sql/queries', 'server/demo']) {
+  for (const dir of ['sql/migrations', 'sql/queries', 'server/demo', 'server/analysis']) {
     for (const file of fs.readdirSync(path.join(ROOT, dir)).sort()) hash.update(file).update(fs.readFileSync(path.join(ROOT, dir, file)));
   }
-  hash.update(fs.readFileSync(path.join(ROOT, 'server/analysis/aggregate.ts')));
   return hash.digest('hex').slice(0, 16);
 }
 
@@ -47,7 +46,7 @@ export async function adminQuery(text: string): Promise<void> {
 /** A fresh database holding the migrated schema and the demo territory, restored from the template. */
 export async function openDemoDatabase(backend: Backend): Promise<Database> {
   if (backend === 'embedded') {
-    const dump = fs.readFileSync(templateFile());
+    const dump = fs.readFileSync(inject('templateFile'));
     return openDatabase({ databaseUrl: null, dataDir: 'memory://' }, { loadDataDir: new Blob([dump]) });
   }
   return openServerCopy(`CREATE DATABASE %I TEMPLATE ${inject('templateDatabase')}`);
