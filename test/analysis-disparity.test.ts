@@ -271,7 +271,8 @@ describe.each(backends())('disparity on the demo territory (%s)', (backend) => {
       .executeTakeFirstOrThrow();
     const count = await database.db.selectFrom('metric_disparity').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     expect(Number(count.n)).toBe(Number(expected.n));
-    expect(Number(count.n)).toBe(14 * (8 + 3 * 2));
+    // 14 coarser territories × (8 quarters of fibre, 3 usage rates × 2 years, 3 computed coverage rates × 1 quarter)
+    expect(Number(count.n)).toBe(14 * (8 + 3 * 2 + 3));
   });
 
   it('ranks the planted split EPCI first and flags it alone at 2024-Q4', async () => {

@@ -111,8 +111,9 @@ describe.each(backends())('trends on the demo territory (%s)', (backend) => {
 
   it('stores one row per quarterly value', async () => {
     const count = await database.db.selectFrom('metric_trend').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-    // 300 communes + 12 EPCI + département + région, 8 quarters each
-    expect(Number(count.n)).toBe(314 * 8);
+    // 300 communes + 12 EPCI + département + région: 8 quarters of fibre_coverage, and 1 quarter of each of the
+    // 3 indicators computed from premises and the coverage zone (vintage of the demo source, 2024-Q4)
+    expect(Number(count.n)).toBe(314 * (8 + 3));
   });
 
   it('matches the slope of a commune’s deployments over 2024, by hand from the generator', async () => {

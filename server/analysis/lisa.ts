@@ -255,7 +255,9 @@ async function storeLisa(
   const ids = rows.map((r) => r.id);
   const neighbours = subsetNeighbours(ids, adjacency);
   const seed = lisaSeed(options.seed, indicator, vintage);
-  const result = computeLisa(Float64Array.from(rows, (r) => r.value!), neighbours, { ...options, seed });
+  // 9 significant digits: the last bits of a value differ between PostGIS versions (areas, distances), and
+  // permutation tests compare values exactly, so unrounded inputs could give each backend other p-values
+  const result = computeLisa(Float64Array.from(rows, (r) => Number(r.value!.toPrecision(9))), neighbours, { ...options, seed });
   const finite = (x: number) => (Number.isNaN(x) ? null : x);
   const lisaRows = ids.map((id, i) => ({
     indicator_id: indicator,
@@ -266,9 +268,10 @@ async function storeLisa(
     lisa_class: result.classes[i]!,
     neighbours: neighbours.offsets[i + 1]! - neighbours.offsets[i]!,
   }));
-  // 7 parameters a row, well under PostgreSQL's 65,535 bound parameters per statement
-  for (let start = 0; start < lisaRows.length; start += 5000) {
-    await db.insertInto('metric_lisa').values(lisaRows.slice(start, start + 5000)).execute();
+  // 7 parameters a row: 28,000 a statement. PGlite 0.5 takes at most 32,767 (not PostgreSQL's 65,535): from
+  // 32,768 on, the statement and every later one on the connection silently return no rows (no error)
+  for (let start = 0; start < lisaRows.length; start += 4000) {
+    await db.insertInto('metric_lisa').values(lisaRows.slice(start, start + 4000)).execute();
   }
   await db
     .insertInto('metric_moran')

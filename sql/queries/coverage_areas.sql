@@ -54,13 +54,20 @@ combined AS (
   SELECT key, vintage, NULL, id, NULL, NULL, covered_m2
   FROM covered
 ),
-share AS (
+capped AS (
   -- one row per layer and commune; the covered area capped at the commune's (rounding of the clipped outline)
   SELECT key, vintage, max(source_id) AS source_id, id, max(area_m2) AS area_m2, max(population) AS population,
          least(max(covered_m2), max(area_m2)) AS covered_m2
   FROM combined
   GROUP BY key, vintage, id
   HAVING max(area_m2) IS NOT NULL
+),
+share AS (
+  -- areas to the square decimetre: the geodesic code of PostGIS 3.3 and 3.6 differ in the last bits, and the
+  -- permutation tests of the later steps compare values exactly
+  SELECT key, vintage, source_id, id, round(area_m2::numeric, 2)::float8 AS area_m2, population,
+         round(covered_m2::numeric, 2)::float8 AS covered_m2
+  FROM capped
 )
 INSERT INTO indicator_value (indicator_id, territory_id, vintage, value, numerator, denominator, source_id)
 SELECT 'coverage_area_' || key, id, vintage, covered_m2 / area_m2, covered_m2, area_m2, source_id
