@@ -95,6 +95,22 @@ export async function recomputeCoverage(db: Db): Promise<string[]> {
   if (layers.size) {
     const mapping = [...layers].flatMap(([key, { names }]) => names.map((technology) => ({ technology, key })));
     await runNamedQuery(db, namedQuery('coverage_areas'), [JSON.stringify(mapping)]);
+    // Every commune with an outline gets a row per layer (0 when uncovered): none at all means the overlay failed
+    // without an error, as PGlite's PostGIS can do on a GEOS robustness failure (pglite issue #916).
+    const written = await db
+      .selectFrom('indicator_value')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('indicator_id', 'in', [...layers.keys()].map((key) => `coverage_area_${key}`))
+      .executeTakeFirstOrThrow();
+    const communes = await db
+      .selectFrom('territory')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('level', '=', 'commune')
+      .where('geom', 'is not', null)
+      .executeTakeFirstOrThrow();
+    if (Number(written.n) === 0 && Number(communes.n) > 0) {
+      throw new Error('overlaying coverage zones on communes produced no value (a geometry operation failed silently in the database); nothing was written');
+    }
   }
 
   // An indicator left without any value (its inputs gone, or no commune with a population) leaves the catalogue.

@@ -255,9 +255,7 @@ async function storeLisa(
   const ids = rows.map((r) => r.id);
   const neighbours = subsetNeighbours(ids, adjacency);
   const seed = lisaSeed(options.seed, indicator, vintage);
-  // 9 significant digits: the last bits of a value differ between PostGIS versions (areas, distances), and
-  // permutation tests compare values exactly, so unrounded inputs could give each backend other p-values
-  const result = computeLisa(Float64Array.from(rows, (r) => Number(r.value!.toPrecision(9))), neighbours, { ...options, seed });
+  const result = computeLisa(Float64Array.from(rows, (r) => r.value!), neighbours, { ...options, seed });
   const finite = (x: number) => (Number.isNaN(x) ? null : x);
   const lisaRows = ids.map((id, i) => ({
     indicator_id: indicator,

@@ -79,10 +79,11 @@ export async function runImport(
     }
     const context: ImportContext = { trx, sourceId: source.id, report, touchedIndicators: new Set(), territoriesChanged: options.territoriesChanged ?? false, analysisInputsChanged: false };
     await body(context);
-    if (report.rejects.length) {
+    // in chunks: PGlite silently fails a statement of 32,768 bound parameters or more
+    for (let start = 0; start < report.rejects.length; start += 4000) {
       await trx
         .insertInto('import_reject')
-        .values(report.rejects.map((r) => ({ source_id: source.id, line: r.line ?? null, code: r.code ?? null, reason: r.reason, record: null })))
+        .values(report.rejects.slice(start, start + 4000).map((r) => ({ source_id: source.id, line: r.line ?? null, code: r.code ?? null, reason: r.reason, record: null })))
         .execute();
     }
     // an importer that recorded its own row count (one source per file) keeps it
