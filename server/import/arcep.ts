@@ -10,7 +10,7 @@ import { silentProgress, type Progress } from './progress.ts';
 import { csvLines, readArcepTable, sniffCsvHeader, type ArcepLevel, type ArcepTable, type DeploymentRow, type PremisesRow } from './readers/arcep-table.ts';
 import { xlsxSheets } from './readers/xlsx.ts';
 import { emptyReport, type ImportReport } from './report.ts';
-import { runImport, type SourceMeta } from './run-import.ts';
+import { replaceSource, runImport, type SourceMeta } from './run-import.ts';
 import { checkInputFile, sha256File } from './source-file.ts';
 
 export interface ArcepOptions {
@@ -463,19 +463,3 @@ class CategoryCheck {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-
-/** One source row per input file: the same file (name and vintage) imported again replaces its previous import. */
-async function replaceSource(trx: Transaction<DB>, meta: SourceMeta, rows: number): Promise<number> {
-  await trx
-    .deleteFrom('source')
-    .where('kind', '=', meta.kind)
-    .where('name', '=', meta.name)
-    .where((eb) => (meta.vintage === null ? eb('vintage', 'is', null) : eb('vintage', '=', meta.vintage)))
-    .execute();
-  const source = await trx
-    .insertInto('source')
-    .values({ kind: meta.kind, name: meta.name, file_name: meta.fileName, sha256: meta.sha256, rows, vintage: meta.vintage, publisher: meta.publisher, licence: meta.licence, url: meta.url ?? null })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return source.id;
-}

@@ -51,28 +51,7 @@ export async function runImport(
 ): Promise<ImportReport> {
   const started = Date.now();
   await database.db.transaction().execute(async (trx) => {
-    // Same kind, name and vintage: the same source imported again replaces the previous import.
-    await trx
-      .deleteFrom('source')
-      .where('kind', '=', meta.kind)
-      .where('name', '=', meta.name)
-      .where((eb) => (meta.vintage === null ? eb('vintage', 'is', null) : eb('vintage', '=', meta.vintage)))
-      .execute();
-    const source = await trx
-      .insertInto('source')
-      .values({
-        kind: meta.kind,
-        name: meta.name,
-        file_name: meta.fileName,
-        sha256: meta.sha256,
-        rows: null,
-        vintage: meta.vintage,
-        publisher: meta.publisher,
-        licence: meta.licence,
-        url: meta.url ?? null,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
+    const source = { id: await replaceSource(trx, meta, null) };
     report.sourceId = source.id;
     if (options.replacesDemo && (await removeDemo(trx))) {
       report.notes.push('the synthetic demonstration territory was removed: real territories are being imported');
@@ -101,4 +80,33 @@ export async function runImport(
   });
   report.elapsedMs = Date.now() - started;
   return report;
+}
+
+/**
+ * Records a source, replacing a previous import of the same kind, name and vintage (its values, places,
+ * premises and zones cascade away with it). Returns the new source id.
+ */
+export async function replaceSource(trx: Transaction<DB>, meta: SourceMeta, rows: number | null): Promise<number> {
+  await trx
+    .deleteFrom('source')
+    .where('kind', '=', meta.kind)
+    .where('name', '=', meta.name)
+    .where((eb) => (meta.vintage === null ? eb('vintage', 'is', null) : eb('vintage', '=', meta.vintage)))
+    .execute();
+  const source = await trx
+    .insertInto('source')
+    .values({
+      kind: meta.kind,
+      name: meta.name,
+      file_name: meta.fileName,
+      sha256: meta.sha256,
+      rows,
+      vintage: meta.vintage,
+      publisher: meta.publisher,
+      licence: meta.licence,
+      url: meta.url ?? null,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return source.id;
 }
