@@ -1,29 +1,10 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { parseBooleanOption, runImportCommand } from './cli-support.ts';
+import type { IndicatorOptions } from './indicator.ts';
 import { createProgress } from './progress.ts';
 
-interface IndicatorCommandOptions {
-  id: string;
-  level: string;
-  codeColumn: string;
-  valueColumn?: string;
-  numeratorColumn?: string;
-  denominatorColumn?: string;
-  vintage?: string;
-  vintageColumn?: string;
-  theme: string;
-  filter?: string[];
-  aggregateTo?: 'commune';
-  nullValues?: string;
-  labelFr?: string;
-  labelEn?: string;
-  unit?: 'ratio' | 'index' | 'count';
-  publisher?: string;
-  licence?: string;
-  higherIsBetter?: boolean;
-  keepUnplaced?: boolean;
-  percent?: boolean;
-}
+/** What commander hands over: the library's options, but --filter (repeatable) and --null-values as typed. */
+type IndicatorCommandOptions = Omit<IndicatorOptions, 'filters' | 'nullValues'> & { filter?: string[]; nullValues?: string };
 
 const HELP = `
 Input: a CSV (delimiter , ; or tab sniffed; UTF-8 with or without BOM; LF or CRLF) or a .json array of objects.
