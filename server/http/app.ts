@@ -10,7 +10,11 @@ import { createMetricsRepository } from '../repositories/metrics.repository.ts';
 import { createStatsRepository } from '../repositories/stats.repository.ts';
 import { createTerritoriesRepository } from '../repositories/territories.repository.ts';
 import { createCatalogueService } from '../services/catalogue.service.ts';
-import { apiRouter } from './api.routes.ts';
+import { apiRouter, type ApiDeps } from './api.routes.ts';
+import { exportRouter } from './export.routes.ts';
+import { ogcRouter } from './ogc.routes.ts';
+import { openapiRouter } from './openapi.routes.ts';
+import { tilesRouter } from './tiles.routes.ts';
 import { notFound, problemHandler } from './errors.ts';
 
 /** The built client (npm run build). */
@@ -42,8 +46,13 @@ export function createApp({ config, database, logger }: AppContext): express.Exp
     next();
   });
 
-  app.use('/api', apiRouter({ config, database, catalogue, territories, stats, metrics, resolve }));
+  const deps: ApiDeps = { config, database, catalogue, territories, stats, metrics, resolve };
+  app.use('/api', openapiRouter(deps));
+  app.use('/api/export', exportRouter(deps));
+  app.use('/api', apiRouter(deps));
   app.use('/api', notFound);
+  app.use('/tiles', tilesRouter(deps));
+  app.use('/ogc', ogcRouter(deps));
 
   if (fs.existsSync(path.join(CLIENT_DIR, 'index.html'))) {
     app.use(express.static(CLIENT_DIR, { index: 'index.html', maxAge: '1h' }));
