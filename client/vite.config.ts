@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
+import { embedLoader } from './src/embed/build.ts';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
 
@@ -15,10 +16,21 @@ export default defineConfig({
     sourcemap: true,
     // maplibre-gl and deck.gl are large by nature; one vendor chunk each keeps caching useful.
     chunkSizeWarningLimit: 2000,
+    // the planners' map, its printable fact sheet (fiche.html?level=&code=) and the embed page (GET /embed);
+    // embedLoader() adds embed.js (<terrinum-map>)
+    rollupOptions: {
+      input: {
+        index: fileURLToPath(new URL('index.html', import.meta.url)),
+        fiche: fileURLToPath(new URL('fiche.html', import.meta.url)),
+        embed: fileURLToPath(new URL('embed.html', import.meta.url)),
+      },
+    },
   },
+  plugins: [embedLoader()],
   server: {
     proxy: {
       '/api': 'http://localhost:3000',
+      '/tiles': 'http://localhost:3000',
     },
   },
 });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recomputeAggregates } from '../server/analysis/aggregate.ts';
 import {
   createDisparityStep,
+  disparityAtThreshold,
   disparityStep,
   isMultispeed,
   measureDisparity,
@@ -13,7 +14,10 @@ import { runNamedQuery, type Database } from '../server/db/database.ts';
 import { migrate } from '../server/db/migrate.ts';
 import { namedQuery } from '../server/db/sql-files.ts';
 import { generateDemo } from '../server/demo/generate.ts';
+import { loadConfig } from '../server/config.ts';
+import { start, type Running } from '../server/main.ts';
 import { backends, openDemoDatabase, openEmptyDatabase } from './helpers/db.ts';
+import { getJson } from './helpers/server.ts';
 
 /** Deterministic pseudo-random numbers in [0, 1) (mulberry32). */
 function random(seed: number): () => number {
@@ -239,6 +243,94 @@ describe.each(backends())('disparity step on a hand-made hierarchy (%s)', (backe
     await disparityStep.run(database.db, ['fibre_coverage']);
     expect(await stored(database, 'E2')).toMatchObject({ threshold_points: 30, multispeed: true });
   });
+
+  it('stores the threshold of TERRINUM_DISPARITY_THRESHOLD, read when the step runs', async () => {
+    const before = process.env.TERRINUM_DISPARITY_THRESHOLD;
+    process.env.TERRINUM_DISPARITY_THRESHOLD = '20';
+    try {
+      await disparityStep.run(database.db, ['fibre_coverage']);
+    } finally {
+      if (before === undefined) delete process.env.TERRINUM_DISPARITY_THRESHOLD;
+      else process.env.TERRINUM_DISPARITY_THRESHOLD = before;
+    }
+    // E1 at 71 %: A (20 %, 51 points below) and B (50 %, 21 points below) → (100 + 300) / 1000
+    expect(await stored(database, 'E1')).toMatchObject({ threshold_points: 20, share_population_below: 0.4 });
+    await disparityStep.run(database.db, ['fibre_coverage']);
+    expect(await stored(database, 'E1')).toMatchObject({ threshold_points: 30, share_population_below: 0.1 });
+  });
+
+  it('recomputes the share below at another threshold in SQL, by hand', async () => {
+    const rows = async (level: string) =>
+      (await database.db
+        .selectFrom('metric_disparity as m')
+        .innerJoin('territory as t', 't.id', 'm.territory_id')
+        .select(['t.code', 'm.gini', 'm.share_population_below', 'm.threshold_points', 'm.multispeed'])
+        .where('t.level', '=', level)
+        .orderBy('t.code')
+        .execute());
+    const at = async (level: string, thresholdPoints: number) =>
+      Object.fromEntries(
+        (await disparityAtThreshold(database.db, await rows(level), { level, indicator: 'fibre_coverage', vintage: '2024-Q4', thresholdPoints })).map((r) => [
+          r.code,
+          [r.share_population_below, r.threshold_points, r.multispeed],
+        ]),
+      );
+    // stored at 30: returned as they are
+    expect(await at('epci', 30)).toEqual({ E1: [0.1, 30, false], E2: [0.25, 30, true], E3: [0, 30, false] });
+    // 20 points: E1 as above 0.4, now multi-speed (Gini 0.17 ≥ 0.15); E2 (75 %): D (0 %, weight 50 = its
+    // denominator) is 75 points below → 50 / 200
+    expect(await at('epci', 20)).toEqual({ E1: [0.4, 20, true], E2: [0.25, 20, true], E3: [0, 20, false] });
+    // 75 points: D is exactly 75 below, not more; 0: every commune strictly below the territory's rate
+    expect(await at('epci', 75)).toEqual({ E1: [0, 75, false], E2: [0, 75, false], E3: [0, 75, false] });
+    expect(await at('epci', 0)).toEqual({ E1: [0.4, 0, true], E2: [0.25, 0, true], E3: [0, 0, false] });
+    // DX at 900/1280 = 70.3 %: A (20 %), B (50 %), D (0 %), G (50 %) more than 20 points below → 530 / 1280;
+    // Gini 0.2076: multi-speed at 20 points; not at 30 (stored), where only A and D are below: 150 / 1280
+    expect(await at('departement', 20)).toEqual({ DX: [530 / 1280, 20, true] });
+    expect(await at('departement', 30)).toEqual({ DX: [150 / 1280, 30, false] });
+  });
+});
+
+describe.each(backends())('/api/multispeed threshold on the hand-made hierarchy (%s)', (backend) => {
+  let running: Running;
+  beforeAll(async () => {
+    const database = await openEmptyDatabase(backend);
+    await migrate(database);
+    await buildHierarchy(database);
+    await disparityStep.run(database.db, null);
+    running = await start(loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', TERRINUM_DATA_DIR: 'memory://', TERRINUM_DEMO: 'false' }), { database });
+  });
+  afterAll(() => running?.close());
+
+  const shares = (body: any) => Object.fromEntries(body.rows.map((r: any) => [r.code, [r.share_population_below, r.threshold_points, r.multispeed]]));
+  const path = (extra: string) => `/api/multispeed?level=epci&indicator=fibre_coverage&vintage=2024-Q4${extra}`;
+
+  it('reports the stored threshold by default, and the same rows when asked for it', async () => {
+    const plain = await getJson(running, path(''));
+    expect(plain.status).toBe(200);
+    expect(plain.body.threshold).toBe(30);
+    expect(shares(plain.body)).toEqual({ E1: [0.1, 30, false], E2: [0.25, 30, true], E3: [0, 30, false] });
+    expect((await getJson(running, path('&threshold=30'))).body).toEqual(plain.body);
+  });
+
+  it('computes share_population_below and the flag at another threshold, and ranks by them', async () => {
+    const at80 = await getJson(running, path('&threshold=80'));
+    expect(at80.status).toBe(200);
+    expect(at80.body.threshold).toBe(80);
+    expect(shares(at80.body)).toEqual({ E1: [0, 80, false], E2: [0, 80, false], E3: [0, 80, false] });
+    // none flagged: ranked by Gini, E2 (0.25) before E1 (0.17); E3 is partial, unranked
+    expect(at80.body.rows.map((r: any) => [r.code, r.rank])).toEqual([['E2', 1], ['E1', 2], ['E3', null]]);
+    const at12 = await getJson(running, path('&threshold=12.5'));
+    expect(shares(at12.body)).toEqual({ E1: [0.4, 12.5, true], E2: [0.25, 12.5, true], E3: [0, 12.5, false] });
+    const dx = await getJson(running, '/api/multispeed?level=departement&indicator=fibre_coverage&vintage=2024-Q4&threshold=20');
+    expect(dx.body).toMatchObject({ threshold: 20, rows: [{ code: 'DX', share_population_below: 530 / 1280, threshold_points: 20 }] });
+  });
+
+  it.each(['abc', '101', '-5', '1e2'])('answers 400 naming the parameter for threshold=%s', async (value) => {
+    const { status, type, body } = await getJson(running, path(`&threshold=${value}`));
+    expect(status).toBe(400);
+    expect(type).toMatch(/application\/problem\+json/);
+    expect(body.parameter).toBe('threshold');
+  });
 });
 
 describe.each(backends())('disparity on the demo territory (%s)', (backend) => {
@@ -303,6 +395,40 @@ describe.each(backends())('disparity on the demo territory (%s)', (backend) => {
       expect(Math.abs(actual - wanted)).toBeLessThan(1e-9);
     }
     expect(row!.gini).toBeGreaterThan(0.3);
+  });
+
+  it('gives at any threshold in SQL the share the stored recompute gives at that threshold (within 1e-12)', async () => {
+    const read = () =>
+      database.db
+        .selectFrom('metric_disparity as m')
+        .innerJoin('territory as t', 't.id', 'm.territory_id')
+        .select(['t.code', 't.level', 'm.indicator_id', 'm.vintage', 'm.gini', 'm.share_population_below', 'm.threshold_points', 'm.multispeed'])
+        .where('t.level', 'in', ['epci', 'departement'])
+        .orderBy('t.level')
+        .orderBy('m.indicator_id')
+        .orderBy('m.vintage')
+        .orderBy('t.code')
+        .execute();
+    const atThirty = await read();
+    for (const thresholdPoints of [0, 5, 20, 45]) {
+      await createDisparityStep({ thresholdPoints }).run(database.db, null);
+      const expected = await read();
+      let compared = 0;
+      for (const level of ['epci', 'departement']) {
+        for (const indicator of ['fibre_coverage', 'ftth_takeup']) {
+          const vintage = indicator === 'fibre_coverage' ? '2024-Q4' : '2024';
+          const pick = (rows: typeof atThirty) => rows.filter((r) => r.level === level && r.indicator_id === indicator && r.vintage === vintage);
+          const computed = await disparityAtThreshold(database.db, pick(atThirty), { level, indicator, vintage, thresholdPoints });
+          pick(expected).forEach((row, i) => {
+            expect([computed[i]!.code, computed[i]!.threshold_points, computed[i]!.multispeed]).toEqual([row.code, thresholdPoints, row.multispeed]);
+            expect(Math.abs(computed[i]!.share_population_below! - row.share_population_below!)).toBeLessThanOrEqual(1e-12);
+            compared++;
+          });
+        }
+      }
+      expect(compared).toBeGreaterThan(20);
+    }
+    await disparityStep.run(database.db, null);
   });
 });
 

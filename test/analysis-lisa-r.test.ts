@@ -172,5 +172,15 @@ describe.skipIf(!hasShared || !hasR).each(backends())('LISA against R spdep on t
     console.info(`${backend}: with spdep's tie rule, classes agree on ${compared - disagreements.length} of ${compared} communes with both p outside 0.04–0.06`);
     expect(compared).toBeGreaterThan(700);
     expect(disagreements).toEqual([]);
+
+    // What the tie rule changes on the stored results (same seed), documented in docs/metrics.md: two covered
+    // communes whose neighbours are all at 0 % become HL outliers (p = 0.001), though 43 % of random
+    // neighbourhoods are exactly as low
+    const geodaSameSeed = computeLisa(Float64Array.from(values), neighbours, { ...LISA_DEFAULTS, seed: lisaSeed(LISA_DEFAULTS.seed, INDICATOR, VINTAGE), ties: 'geoda' });
+    const changed = codes.flatMap((code, i) =>
+      geodaSameSeed.classes[i] === result.classes[i] ? [] : [{ code, from: result.classes[i], p: result.localP[i], to: geodaSameSeed.classes[i], geodaP: geodaSameSeed.localP[i] }],
+    );
+    console.info(`${backend}: ${VINTAGE}, conservative → geoda tie rule, ${changed.length} of ${codes.length} communes change class: ${JSON.stringify(changed)}`);
+    expect(changed.map((c) => `${c.from}→${c.to}`)).toEqual(['ns→HL', 'ns→HL']);
   });
 });

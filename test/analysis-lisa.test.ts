@@ -185,6 +185,30 @@ describe.each(backends())('LISA on hand-made communes (%s)', (backend) => {
     expect(await rebuildContiguity(database.db)).toBe(40);
     expect(await count()).toBe(40);
   });
+
+  it('removes the rows of a deleted indicator and of a deleted territory at its next run (metric_lisa has no foreign keys)', async () => {
+    const { db } = database;
+    await db.insertInto('indicator').values({ id: 'grid_other', label_fr: 'autre', label_en: 'other', theme: 'infrastructure', unit: 'ratio', aggregation: 'sum' }).execute();
+    const grid = await db.selectFrom('territory').select(['id', 'code']).where('code', 'like', 'G%').execute();
+    await db.insertInto('indicator_value').values(grid.map((t, i) => ({ indicator_id: 'grid_other', territory_id: t.id, vintage: '2020', value: (i * 7) % 5 }))).execute();
+    await lisaStep.run(db, null);
+    const rows = async (indicator: string) => Number((await db.selectFrom('metric_lisa').select((eb) => eb.fn.countAll().as('n')).where('indicator_id', '=', indicator).executeTakeFirstOrThrow()).n);
+    expect(await rows('grid_other')).toBe(9);
+    await db.deleteFrom('indicator').where('id', '=', 'grid_other').execute();
+    await lisaStep.run(db, ['grid_test']);
+    expect(await rows('grid_other')).toBe(0);
+
+    const corner = grid.find((t) => t.code === 'G22')!.id;
+    await db.deleteFrom('territory').where('id', '=', corner).execute();
+    // territory_neighbour has no foreign keys either: the contiguity step drops the corner's 3 pairs (both ways)
+    await contiguityStep.run(db, ['grid_test']);
+    const pairs = await db.selectFrom('territory_neighbour').select('territory_id').execute();
+    expect(pairs).toHaveLength(40 - 6);
+    await lisaStep.run(db, ['grid_test']);
+    const left = await db.selectFrom('metric_lisa').select('territory_id').where('territory_id', '=', corner).execute();
+    expect(left).toEqual([]);
+    expect((await lisa('2020')).size).toBe(8);
+  });
 });
 
 describe.each(backends())('LISA on the demo territory (%s)', (backend) => {
@@ -234,6 +258,61 @@ describe.each(backends())('LISA on the demo territory (%s)', (backend) => {
     expect(rows[0]!.missing).toBe(0);
     const runs = await database.db.selectFrom('metric_moran').select(['indicator_id', 'vintage', 'communes']).execute();
     expect(runs.length).toBeGreaterThanOrEqual(6);
+  });
+
+  const readAll = async () => ({
+    lisa: await database.db
+      .selectFrom('metric_lisa as m')
+      .innerJoin('territory as t', 't.id', 'm.territory_id')
+      .select(['m.indicator_id', 'm.vintage', 't.code', 'm.lisa_i', 'm.lisa_p', 'm.lisa_class', 'm.neighbours'])
+      .orderBy('m.indicator_id')
+      .orderBy('m.vintage')
+      .orderBy('t.code')
+      .execute(),
+    moran: await database.db.selectFrom('metric_moran').selectAll().orderBy('indicator_id').orderBy('vintage').execute(),
+  });
+
+  it('computes bit-identical results in worker threads and in the main thread', async () => {
+    const main = await readAll();
+    // forget the stored runs' input hashes, so that every indicator × vintage is computed again
+    await database.db.deleteFrom('metric_moran').execute();
+    const started = performance.now();
+    await createLisaStep({ threads: 2 }).run(database.db, null);
+    console.info(`${backend}: LISA of the demo in 2 worker threads (started for the test): ${Math.round(performance.now() - started)} ms`);
+    expect(await readAll()).toEqual(main);
+  });
+
+  it('leaves an indicator × vintage whose inputs did not change as it was, and recomputes the one whose value changed', async () => {
+    const versions = async () =>
+      (await sql<{ run: string; xmin: string }>`SELECT indicator_id || '/' || vintage AS run, xmin::text AS xmin FROM metric_moran ORDER BY 1`.execute(database.db)).rows;
+    const before = await versions();
+    await lisaStep.run(database.db, null);
+    expect(await versions()).toEqual(before);
+    const commune = sql`(SELECT min(id) FROM territory WHERE level = 'commune')`;
+    await sql`UPDATE indicator_value SET value = value + 0.01 WHERE indicator_id = 'ftth_takeup' AND vintage = '2024' AND territory_id = ${commune}`.execute(database.db);
+    try {
+      await lisaStep.run(database.db, null);
+      const after = await versions();
+      expect(after.map((r) => r.run)).toEqual(before.map((r) => r.run));
+      expect(after.filter((r, i) => r.xmin !== before[i]!.xmin).map((r) => r.run)).toEqual(['ftth_takeup/2024']);
+    } finally {
+      await sql`UPDATE indicator_value SET value = value - 0.01 WHERE indicator_id = 'ftth_takeup' AND vintage = '2024' AND territory_id = ${commune}`.execute(database.db);
+      await lisaStep.run(database.db, null);
+    }
+  });
+
+  it('follows TERRINUM_LISA_TIES and records the tie rule of every run', async () => {
+    const rules = async () => [...new Set((await database.db.selectFrom('metric_moran').select('ties').execute()).map((r) => r.ties))];
+    expect(await rules()).toEqual(['conservative']);
+    process.env.TERRINUM_LISA_TIES = 'geoda';
+    try {
+      await lisaStep.run(database.db, null);
+      expect(await rules()).toEqual(['geoda']);
+    } finally {
+      delete process.env.TERRINUM_LISA_TIES;
+    }
+    await lisaStep.run(database.db, null);
+    expect(await rules()).toEqual(['conservative']);
   });
 });
 

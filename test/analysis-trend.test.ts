@@ -98,6 +98,25 @@ describe.each(backends())('trend step on a hand-made hierarchy (%s)', (backend) 
     const yearly = await database.db.selectFrom('metric_trend').select('vintage').where('indicator_id', '=', 'demarches').execute();
     expect(yearly).toEqual([]);
   });
+
+  it('removes the rows of a deleted territory and of a deleted indicator when it runs for other indicators (no foreign keys)', async () => {
+    const { db } = database;
+    await db.insertInto('indicator').values({ id: 'quarterly_other', label_fr: 'q', label_en: 'q', theme: 'infrastructure', unit: 'ratio', aggregation: 'ratio_of_sums' }).execute();
+    const source = await db.selectFrom('source').select('id').executeTakeFirstOrThrow();
+    await runNamedQuery(db, namedQuery('upsert_indicator_values'), ['quarterly_other', JSON.stringify([{ code: 'B', vintage: '2023-Q3', value: 0.2 }, { code: 'B', vintage: '2023-Q4', value: 0.3 }]), source.id]);
+    await trendStep.run(db, null);
+    const count = async (where: 'indicator' | 'territory', id: string | number) =>
+      (await db.selectFrom('metric_trend').select('vintage').where(where === 'indicator' ? 'indicator_id' : 'territory_id', '=', id as never).execute()).length;
+    expect(await count('indicator', 'quarterly_other')).toBe(2);
+    const c = await db.selectFrom('territory').select('id').where('code', '=', 'C').executeTakeFirstOrThrow();
+    expect(await count('territory', c.id)).toBe(1);
+    await db.deleteFrom('indicator').where('id', '=', 'quarterly_other').execute();
+    await db.deleteFrom('territory').where('id', '=', c.id).execute();
+    await trendStep.run(db, ['demarches']);
+    expect(await count('indicator', 'quarterly_other')).toBe(0);
+    expect(await count('territory', c.id)).toBe(0);
+    expect(await trend(database, 'A', '2024-Q2')).toBeDefined();
+  });
 });
 
 describe.each(backends())('trends on the demo territory (%s)', (backend) => {

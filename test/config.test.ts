@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../server/config.ts';
+import { analysisSettings, ConfigError, loadConfig } from '../server/config.ts';
 
 describe('loadConfig', () => {
   it('defaults to the embedded database under the working directory, port 3000, demo on', () => {
@@ -31,5 +31,30 @@ describe('loadConfig', () => {
   ])('rejects %o naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+});
+
+describe('analysis settings', () => {
+  it('default to a 30-point disparity threshold and the conservative LISA tie rule', () => {
+    expect(loadConfig({})).toMatchObject({ disparityThreshold: 30, lisaTies: 'conservative' });
+    expect(analysisSettings({})).toEqual({ disparityThreshold: 30, lisaTies: 'conservative' });
+  });
+
+  it('read TERRINUM_DISPARITY_THRESHOLD (0–100 points, decimals allowed) and TERRINUM_LISA_TIES', () => {
+    expect(loadConfig({ TERRINUM_DISPARITY_THRESHOLD: '25', TERRINUM_LISA_TIES: 'geoda' })).toMatchObject({ disparityThreshold: 25, lisaTies: 'geoda' });
+    expect(analysisSettings({ TERRINUM_DISPARITY_THRESHOLD: ' 0 ' }).disparityThreshold).toBe(0);
+    expect(analysisSettings({ TERRINUM_DISPARITY_THRESHOLD: '100' }).disparityThreshold).toBe(100);
+    expect(analysisSettings({ TERRINUM_DISPARITY_THRESHOLD: '12.5' }).disparityThreshold).toBe(12.5);
+  });
+
+  it.each([
+    [{ TERRINUM_DISPARITY_THRESHOLD: '101' }, /TERRINUM_DISPARITY_THRESHOLD must be a number of points from 0 to 100/],
+    [{ TERRINUM_DISPARITY_THRESHOLD: '-5' }, /TERRINUM_DISPARITY_THRESHOLD/],
+    [{ TERRINUM_DISPARITY_THRESHOLD: '30%' }, /TERRINUM_DISPARITY_THRESHOLD/],
+    [{ TERRINUM_DISPARITY_THRESHOLD: 'NaN' }, /TERRINUM_DISPARITY_THRESHOLD/],
+    [{ TERRINUM_LISA_TIES: 'both' }, /TERRINUM_LISA_TIES must be one of conservative, geoda/],
+  ])('rejects %o naming the variable', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => analysisSettings(env)).toThrow(message);
   });
 });

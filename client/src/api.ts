@@ -1,8 +1,13 @@
-/** The server's HTTP API, as the map uses it. Shapes mirror the server's responses. */
-import type { FeatureCollection, MultiPolygon, Polygon } from 'geojson';
+/**
+ * The server's HTTP API, as the map and the embed use it. Shapes mirror the server's responses (issue 5's
+ * stable field names). No DOM: fetch only.
+ */
+import type { FeatureCollection, MultiPolygon, Point, Polygon } from 'geojson';
 import type { Localized, Unit } from './i18n.ts';
 
 export type Bbox = [minLon: number, minLat: number, maxLon: number, maxLat: number];
+export type Level = 'commune' | 'epci' | 'departement' | 'region';
+export const LEVELS: readonly Level[] = ['commune', 'epci', 'departement', 'region'];
 
 export interface Meta {
   name: string;
@@ -20,6 +25,10 @@ export interface Indicator {
   theme_label: Localized;
   unit: Unit;
   higher_is_better: boolean;
+  description?: Localized;
+  publisher?: string | null;
+  licence?: string | null;
+  synthetic?: boolean;
   /** Oldest first. */
   vintages: string[];
 }
@@ -28,11 +37,18 @@ export interface StatsRow {
   code: string;
   name: string;
   value: number | null;
+  display_value?: number | null;
   numerator: number | null;
   denominator: number | null;
   communes: number;
   communes_expected: number;
   partial: boolean;
+  vintage?: string;
+  trend_per_quarter?: number | null;
+  projected_full?: string | null;
+  lisa_i?: number | null;
+  lisa_p?: number | null;
+  lisa_class?: string | null;
 }
 
 export interface Stats {
@@ -40,7 +56,69 @@ export interface Stats {
   indicator: string;
   vintage: string;
   synthetic: boolean;
+  total?: number;
   rows: StatsRow[];
+}
+
+export interface BivariateRow {
+  code: string;
+  name: string;
+  x: number;
+  y: number;
+  x_vintage: string;
+  y_vintage: string;
+  x_class: 1 | 2 | 3;
+  y_class: 1 | 2 | 3;
+  bivariate_class: string;
+  typology: string;
+  gap: number;
+}
+
+export interface Bivariate {
+  level: string;
+  x: string;
+  y: string;
+  vintage: string;
+  rows: BivariateRow[];
+}
+
+export interface MultispeedRow {
+  code: string;
+  name: string;
+  value: number | null;
+  gini: number | null;
+  theil: number | null;
+  cv: number | null;
+  interdecile_ratio: number | null;
+  share_population_below: number | null;
+  threshold_points?: number | null;
+  multispeed: boolean;
+  rank: number | null;
+  partial: boolean;
+  communes?: number;
+  communes_expected?: number;
+}
+
+export interface Multispeed {
+  level: string;
+  indicator: string;
+  vintage: string;
+  rule?: { minSharePopulationBelow: number; minGini: number };
+  rows: MultispeedRow[];
+}
+
+export interface AccessRow {
+  code: string;
+  name: string;
+  distance_m: number | null;
+  share_population_beyond_10km: number | null;
+  share_population_beyond_20km: number | null;
+  nearest_place?: string | null;
+}
+
+export interface Access {
+  level: string;
+  rows: AccessRow[];
 }
 
 export interface TerritoryProperties {
@@ -49,6 +127,22 @@ export interface TerritoryProperties {
 }
 
 export type Territories = FeatureCollection<Polygon | MultiPolygon, TerritoryProperties>;
+
+export interface PlaceProperties {
+  name: string;
+  kind?: string;
+}
+export type Places = FeatureCollection<Point, PlaceProperties>;
+
+export interface SearchHit {
+  level: Level;
+  code: string;
+  name: string;
+  /** Parent shown beside the name (département of a commune…), when the server gives one. */
+  context?: string | null;
+  postal_codes?: string[];
+  bbox?: Bbox | null;
+}
 
 export class ApiError extends Error {
   override name = 'ApiError';
@@ -61,13 +155,13 @@ export class ApiError extends Error {
   }
 }
 
-async function getJson<T>(url: string, signal?: AbortSignal): Promise<T> {
+export async function getJson<T>(url: string, signal?: AbortSignal): Promise<T> {
   const response = await fetch(url, { headers: { accept: 'application/json' }, signal });
   if (!response.ok) {
     let detail = response.statusText;
     try {
-      const body = (await response.json()) as { error?: { message?: string }; message?: string };
-      detail = body.error?.message ?? body.message ?? detail;
+      const body = (await response.json()) as { detail?: string; error?: { message?: string }; message?: string };
+      detail = body.detail ?? body.error?.message ?? body.message ?? detail;
     } catch {
       // not JSON: keep the status text
     }
@@ -75,6 +169,23 @@ async function getJson<T>(url: string, signal?: AbortSignal): Promise<T> {
   }
   return (await response.json()) as T;
 }
+
+/** The JSON, or null when the server answers 404 (a route not deployed yet: the caller falls back). */
+export async function getJsonOrNull<T>(url: string, signal?: AbortSignal): Promise<T | null> {
+  try {
+    return await getJson<T>(url, signal);
+  } catch (error) {
+    if (error instanceof ApiError && (error.status === 404 || error.status === 501)) return null;
+    throw error;
+  }
+}
+
+const query = (params: Record<string, string | number | null | undefined>) => {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) if (value !== null && value !== undefined && value !== '') search.set(key, String(value));
+  const text = search.toString();
+  return text ? `?${text}` : '';
+};
 
 export function fetchMeta(): Promise<Meta> {
   return getJson<Meta>('/api/meta');
@@ -84,12 +195,51 @@ export function fetchIndicators(): Promise<Indicator[]> {
   return getJson<Indicator[]>('/api/indicators');
 }
 
-export function fetchGeometries(level: string, within?: string): Promise<Territories> {
-  const query = within ? `?${new URLSearchParams({ within })}` : '';
-  return getJson<Territories>(`/api/geometries/${encodeURIComponent(level)}${query}`);
+export function fetchGeometries(level: string, within?: string | null, signal?: AbortSignal): Promise<Territories> {
+  return getJson<Territories>(`/api/geometries/${encodeURIComponent(level)}${query({ within })}`, signal);
 }
 
-export function fetchStats(level: string, indicator: string, vintage: string, signal?: AbortSignal): Promise<Stats> {
-  const query = new URLSearchParams({ indicator, vintage });
-  return getJson<Stats>(`/api/stats/${encodeURIComponent(level)}?${query}`, signal);
+export interface StatsQuery {
+  level: string;
+  indicator: string;
+  vintage?: string | null;
+  within?: string | null;
+}
+
+export function fetchStats(q: StatsQuery, signal?: AbortSignal): Promise<Stats> {
+  return getJson<Stats>(`/api/stats/${encodeURIComponent(q.level)}${query({ indicator: q.indicator, vintage: q.vintage, within: q.within })}`, signal);
+}
+
+export function fetchBivariate(level: string, x: string, y: string, vintage: string | null, within?: string | null, signal?: AbortSignal): Promise<Bivariate> {
+  return getJson<Bivariate>(`/api/bivariate/${encodeURIComponent(level)}${query({ x, y, vintage, within })}`, signal);
+}
+
+export function fetchMultispeed(level: string, indicator: string, vintage: string | null, signal?: AbortSignal): Promise<Multispeed> {
+  return getJson<Multispeed>(`/api/multispeed${query({ level, indicator, vintage })}`, signal);
+}
+
+export function fetchAccess(level: string, within?: string | null, signal?: AbortSignal): Promise<Access> {
+  return getJson<Access>(`/api/access/${encodeURIComponent(level)}${query({ within })}`, signal);
+}
+
+/** TileJSON of a layer, or null when the server has no vector tiles (the map falls back to GeoJSON). */
+export async function fetchTileJson(layer: string): Promise<TileJson | null> {
+  try {
+    return await getJsonOrNull<TileJson>(`/tiles/${encodeURIComponent(layer)}.json`);
+  } catch {
+    return null;
+  }
+}
+
+export interface TileJson {
+  tilejson: string;
+  tiles: string[];
+  minzoom?: number;
+  maxzoom?: number;
+  bounds?: Bbox;
+  vector_layers?: { id: string; fields?: Record<string, string> }[];
+}
+
+export function exportUrl(level: string, format: string, params: Record<string, string | null | undefined>): string {
+  return `/api/export/${encodeURIComponent(level)}.${format}${query(params)}`;
 }

@@ -39,7 +39,17 @@ export async function rebuildContiguity(db: Db): Promise<number> {
 export const contiguityStep: AnalysisStep = {
   name: 'contiguity',
   async run(db, indicators) {
-    if (indicators === null || !(await hasContiguity(db))) await rebuildContiguity(db);
+    if (indicators === null) {
+      await rebuildContiguity(db);
+      return;
+    }
+    // territory_neighbour has no foreign keys (migration 004): pairs of deleted communes go here, and when none is
+    // left (the demo replaced by real communes) the contiguity is built anew
+    await sql`
+      DELETE FROM territory_neighbour n
+      WHERE NOT EXISTS (SELECT 1 FROM territory t WHERE t.id = n.territory_id)
+         OR NOT EXISTS (SELECT 1 FROM territory t WHERE t.id = n.neighbour_id)`.execute(db);
+    if (!(await hasContiguity(db))) await rebuildContiguity(db);
   },
 };
 

@@ -11,6 +11,13 @@ type Db = Kysely<DB> | Transaction<DB>;
 export const COMPUTED_PUBLISHER = 'terrinum (calcul)';
 export const PREMISES_COVERAGE = 'fibre_coverage_premises';
 
+/**
+ * Grid of the coverage overlay, in degrees: 2^-30 (about 0.1 mm). Clipping and merging zones snap-round onto it,
+ * which never fails (PGlite's WebAssembly GEOS cannot recover from a failed floating-point overlay); a power of two
+ * keeps the snapped coordinates exact, so both PostGIS versions produce the same outlines. See coverage_areas.sql.
+ */
+export const OVERLAY_GRID_DEGREES = 2 ** -30;
+
 /** The value to show: a ratio is capped at 1 (ARCEP counts more connectable premises than INSEE premises); others raw. */
 export function displayValue(value: number | null, unit: string): number | null {
   if (value === null) return null;
@@ -94,22 +101,21 @@ export async function recomputeCoverage(db: Db): Promise<string[]> {
   }
   if (layers.size) {
     const mapping = [...layers].flatMap(([key, { names }]) => names.map((technology) => ({ technology, key })));
-    await runNamedQuery(db, namedQuery('coverage_areas'), [JSON.stringify(mapping)]);
-    // Every commune with an outline gets a row per layer (0 when uncovered): none at all means the overlay failed
-    // without an error, as PGlite's PostGIS can do on a GEOS robustness failure (pglite issue #916).
-    const written = await db
-      .selectFrom('indicator_value')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('indicator_id', 'in', [...layers.keys()].map((key) => `coverage_area_${key}`))
-      .executeTakeFirstOrThrow();
-    const communes = await db
-      .selectFrom('territory')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('level', '=', 'commune')
-      .where('geom', 'is not', null)
-      .executeTakeFirstOrThrow();
-    if (Number(written.n) === 0 && Number(communes.n) > 0) {
-      throw new Error('overlaying coverage zones on communes produced no value (a geometry operation failed silently in the database); nothing was written');
+    await runNamedQuery(db, namedQuery('coverage_areas'), [JSON.stringify(mapping), OVERLAY_GRID_DEGREES]);
+    // Every commune with an outline gets a row per layer and vintage (0 when uncovered). Fewer rows means the
+    // overlay stopped without an error, as PGlite's PostGIS can on a GEOS failure (pglite #916): the snapped
+    // overlay should not fail, but a silent gap in the data must never be stored.
+    const ids = [...layers.keys()].map((key) => `coverage_area_${key}`);
+    const { rows } = await sql<{ written: number; layers: number; communes: number }>`
+      SELECT (SELECT count(*)::int FROM indicator_value WHERE indicator_id IN (${sql.join(ids)})) AS written,
+             (SELECT count(DISTINCT (indicator_id, vintage))::int FROM indicator_value WHERE indicator_id IN (${sql.join(ids)})) AS layers,
+             (SELECT count(*)::int FROM territory t JOIN level l ON l.id = t.level AND l.rank = 0 WHERE t.geom IS NOT NULL AND t.area_m2 > 0) AS communes`.execute(db);
+    const check = rows[0]!;
+    if (check.communes > 0 && (check.layers < layers.size || check.written !== check.layers * check.communes)) {
+      throw new Error(
+        `overlaying coverage zones on communes wrote ${check.written} values for ${check.layers} layers × ${check.communes} communes ` +
+          '(a geometry operation failed silently in the database); nothing was written',
+      );
     }
   }
 

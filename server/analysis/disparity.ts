@@ -3,9 +3,10 @@
  * région) — population-weighted Gini, Theil T, coefficient of variation, inter-decile ratio, and the share of
  * the population living in communes far below the territory's own rate. Computed in TypeScript from sorted
  * commune values read once per indicator (identical on both backends), stored in metric_disparity.
- * Formulas, units and the flag rule: docs/metrics-disparity.md.
+ * Formulas, units and the flag rule: docs/metrics.md (multi-speed territories).
  */
 import type { Kysely, Transaction } from 'kysely';
+import { analysisSettings } from '../config.ts';
 import { runNamedQuery } from '../db/database.ts';
 import type { DB } from '../db/schema.ts';
 import { namedQuery } from '../db/sql-files.ts';
@@ -13,7 +14,7 @@ import type { AnalysisStep } from './recompute.ts';
 
 type Db = Kysely<DB> | Transaction<DB>;
 
-/** Default gap, in points, below which a commune counts as "far below" its territory (see docs). */
+/** Default gap, in points, below which a commune counts as "far below" its territory (TERRINUM_DISPARITY_THRESHOLD). */
 export const DEFAULT_THRESHOLD_POINTS = 30;
 
 /** A territory is multi-speed when both hold (tuned on the demo, checked on Aisne / Pas-de-Calais). */
@@ -227,12 +228,15 @@ async function computeIndicator(db: Db, members: Members, indicator: { id: strin
   }
 }
 
-/** The disparity analysis step; `thresholdPoints` is the "far below" gap in points (default 30). */
+/**
+ * The disparity analysis step; `thresholdPoints` is the "far below" gap in points, by default the setting
+ * TERRINUM_DISPARITY_THRESHOLD (30), read when the step runs: the environment of the import decides.
+ */
 export function createDisparityStep(options: { thresholdPoints?: number } = {}): AnalysisStep {
-  const thresholdPoints = options.thresholdPoints ?? DEFAULT_THRESHOLD_POINTS;
   return {
     name: 'disparity',
     async run(db, indicators) {
+      const thresholdPoints = options.thresholdPoints ?? analysisSettings().disparityThreshold;
       let query = db.deleteFrom('metric_disparity');
       if (indicators) query = query.where('indicator_id', 'in', indicators.length > 0 ? indicators : ['']);
       await query.execute();
@@ -247,5 +251,38 @@ export function createDisparityStep(options: { thresholdPoints?: number } = {}):
   };
 }
 
-/** The disparity step with the default threshold (30 points). */
+/** The disparity step with the configured threshold (TERRINUM_DISPARITY_THRESHOLD, default 30 points). */
 export const disparityStep: AnalysisStep = createDisparityStep();
+
+interface DisparityAtThreshold {
+  code: string;
+  gini: number | null;
+  share_population_below: number | null;
+  threshold_points: number;
+  multispeed: boolean;
+}
+
+/**
+ * Stored disparity rows of one level, indicator and vintage, at another threshold than the stored one: the share of
+ * the population far below and the multi-speed flag are recomputed in SQL from the member communes
+ * (sql/queries/disparity_share_below.sql, the formula of sharePopulationBelow); the other measures do not depend on
+ * the threshold. Rows already at that threshold are returned as they are.
+ */
+export async function disparityAtThreshold<Row extends DisparityAtThreshold>(
+  db: Db,
+  rows: Row[],
+  query: { level: string; indicator: string; vintage: string; thresholdPoints: number },
+): Promise<Row[]> {
+  if (rows.every((r) => r.threshold_points === query.thresholdPoints)) return rows;
+  const shares = await runNamedQuery<{ code: string; share_population_below: number }>(db, namedQuery('disparity_share_below'), [
+    query.level,
+    query.indicator,
+    query.vintage,
+    query.thresholdPoints,
+  ]);
+  const byCode = new Map(shares.map((s) => [s.code, s.share_population_below]));
+  return rows.map((r) => {
+    const share = byCode.get(r.code) ?? null;
+    return { ...r, share_population_below: share, threshold_points: query.thresholdPoints, multispeed: isMultispeed(r.gini, share) };
+  });
+}

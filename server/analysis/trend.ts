@@ -3,7 +3,7 @@
  * or before each quarterly vintage, least-squares slope in value units per quarter, and the projected quarter of
  * full coverage. Computed set-based in sql/queries/compute_trends.sql, stored in metric_trend.
  */
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import { runNamedQuery } from '../db/database.ts';
 import type { DB } from '../db/schema.ts';
 import { namedQuery } from '../db/sql-files.ts';
@@ -39,6 +39,13 @@ export const trendStep: AnalysisStep = {
     let query = db.deleteFrom('metric_trend');
     if (indicators) query = query.where('indicator_id', 'in', indicators.length > 0 ? indicators : ['']);
     await query.execute();
+    // metric_trend has no foreign keys (migration 004): rows of deleted indicators or territories go here
+    if (indicators) {
+      await sql`
+        DELETE FROM metric_trend m
+        WHERE NOT EXISTS (SELECT 1 FROM indicator i WHERE i.id = m.indicator_id)
+           OR NOT EXISTS (SELECT 1 FROM territory t WHERE t.id = m.territory_id)`.execute(db);
+    }
     await runNamedQuery(db, namedQuery('compute_trends'), [indicators]);
   },
 };

@@ -203,6 +203,8 @@ export interface MetricMoranTable {
   seed: number;
   communes: number;
   islands: number;
+  ties: Generated<'conservative' | 'geoda'>;
+  inputs_hash: string | null;
 }
 
 export interface MetricTrendTable {

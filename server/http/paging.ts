@@ -5,6 +5,8 @@ type Query = Record<string, unknown>;
 function integer(query: Query, name: string, min: number, max: number): number | undefined {
   const raw = query[name];
   if (raw === undefined || raw === '') return undefined;
+  // already validated by the operation's schema (a number), or straight from req.query (a string)
+  if (typeof raw === 'number' && Number.isInteger(raw) && raw >= min && raw <= max) return raw;
   if (typeof raw !== 'string' || !/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
     throw new HttpError(400, 'invalid-parameter', `${name} must be a whole number between ${min} and ${max}, got "${String(raw)}"`, name);
   }

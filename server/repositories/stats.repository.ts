@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../db/schema.ts';
-import { sharesCommunesWith } from './territories.repository.ts';
+import { territoryConditions, type TerritoryFilter } from './territories.repository.ts';
 
 export interface StatsRow {
   code: string;
@@ -16,13 +16,27 @@ export interface StatsRow {
   lisa_class: string | null;
   trend_per_quarter: number | null;
   projected_full: string | null;
+  /** Disparity of member communes (metric_disparity; null for communes and territories without a row). */
+  gini: number | null;
+  theil: number | null;
+  cv: number | null;
+  interdecile_ratio: number | null;
+  share_population_below: number | null;
+  multispeed: boolean | null;
+  /** Access to mediation (metric_access): distance for communes, population-weighted mean distance above. */
+  distance_m: number | null;
+  share_population_beyond_10km: number | null;
+  share_population_beyond_20km: number | null;
 }
 
 /** Reads stored indicator values (communes as imported, coarser levels as aggregated) and their stored metrics. */
 export function createStatsRepository(db: Kysely<DB>) {
   return {
-    /** Every territory of the level, with its value for the indicator and vintage (null when it has none). */
-    async rows(level: string, indicatorId: string, vintage: string, withinId: number | null): Promise<StatsRow[]> {
+    /**
+     * Every territory of the level, with its value for the indicator and vintage (null when it has none) and the
+     * stored metrics of that indicator and vintage; `withinId` (or `filter`) restricts the territories.
+     */
+    async rows(level: string, indicatorId: string, vintage: string, withinId: number | null, filter: TerritoryFilter = {}): Promise<StatsRow[]> {
       let query = db
         .selectFrom('territory as t')
         .leftJoin('indicator_value as v', (join) =>
@@ -34,6 +48,10 @@ export function createStatsRepository(db: Kysely<DB>) {
         .leftJoin('metric_trend as tr', (join) =>
           join.onRef('tr.territory_id', '=', 't.id').on('tr.indicator_id', '=', indicatorId).on('tr.vintage', '=', vintage),
         )
+        .leftJoin('metric_disparity as d', (join) =>
+          join.onRef('d.territory_id', '=', 't.id').on('d.indicator_id', '=', indicatorId).on('d.vintage', '=', vintage),
+        )
+        .leftJoin('metric_access as a', 'a.territory_id', 't.id')
         .select([
           't.code',
           't.name',
@@ -41,17 +59,28 @@ export function createStatsRepository(db: Kysely<DB>) {
           'v.numerator',
           'v.denominator',
           sql<number>`coalesce(v.communes, 0)`.as('communes'),
-          // a territory without any value still expects all its member communes
-          sql<number>`coalesce(v.communes_expected, CASE WHEN t.level = 'commune' THEN 1
-                        ELSE (SELECT count(*)::int FROM territory_member m WHERE m.territory_id = t.id) END)`.as('communes_expected'),
+          // a territory without any value still expects all its member communes. Communes are written apart: the
+          // correlated count, costed for each of 35,000 rows, made the server plan cross the JIT threshold (+3 s).
+          level === 'commune'
+            ? sql<number>`coalesce(v.communes_expected, 1)`.as('communes_expected')
+            : sql<number>`coalesce(v.communes_expected, (SELECT count(*)::int FROM territory_member m WHERE m.territory_id = t.id))`.as('communes_expected'),
           'l.lisa_i',
           'l.lisa_p',
           'l.lisa_class',
           'tr.trend_per_quarter',
           'tr.projected_full',
+          'd.gini',
+          'd.theil',
+          'd.cv',
+          'd.interdecile_ratio',
+          'd.share_population_below',
+          'd.multispeed',
+          'a.distance_m',
+          'a.share_population_beyond_10km',
+          'a.share_population_beyond_20km',
         ])
         .where('t.level', '=', level);
-      if (withinId !== null) query = query.where(sharesCommunesWith(withinId, level));
+      for (const condition of territoryConditions(level, { ...filter, withinId })) query = query.where(condition);
       const rows = await query.orderBy('t.code').execute();
       return rows.map((row) => ({ ...row, partial: row.communes < row.communes_expected }));
     },

@@ -1,6 +1,11 @@
 -- Share of each commune covered by the zones of each technology ($1 = JSON [{technology, key}]), by area and by
 -- population, stored as indicators coverage_area_<key> and coverage_population_<key>. Areas in square metres on
 -- the WGS84 ellipsoid (geography). Run after deleting those indicators' values (same transaction).
+-- $2 = the overlay grid in degrees (2^-30, OVERLAY_GRID_DEGREES in server/analysis/coverage.ts): the clip and the
+-- union snap-round onto it (GEOS OverlayNG with a fixed precision), which cannot hit a robustness failure. Without
+-- it, GEOS retries a failed floating-point overlay internally by catching an exception, which the WebAssembly build
+-- of PGlite cannot do: the statement stops returning rows without an error (pglite #916). A power of two keeps the
+-- snapped coordinates exact, so GEOS 3.11 (PostGIS 3.3) and 3.14 (PGlite) give the same vertices.
 WITH technology AS (
   -- technology names as imported, each mapped to the [a-z0-9_] key of its indicators
   SELECT r.technology, r.key FROM jsonb_to_recordset($1::jsonb) AS r(technology text, key text)
@@ -32,7 +37,7 @@ piece AS (
   -- a commune inside one zone needs no overlay (the prepared zone is reused along the loop)
   SELECT z.key, z.vintage, t.id, t.area_m2,
          ST_CoveredBy(t.geom, z.geom) AS inside,
-         CASE WHEN NOT ST_CoveredBy(t.geom, z.geom) THEN ST_CollectionExtract(ST_Intersection(t.geom, z.geom), 3) END AS geom
+         CASE WHEN NOT ST_CoveredBy(t.geom, z.geom) THEN ST_CollectionExtract(ST_Intersection(t.geom, z.geom, $2::float8), 3) END AS geom
   FROM zone z
   JOIN territory t ON ST_Intersects(t.geom, z.geom)
   JOIN level l ON l.id = t.level AND l.rank = 0
@@ -40,7 +45,7 @@ piece AS (
 covered AS (
   -- overlapping zones merged, so an area covered twice counts once
   SELECT key, vintage, id,
-         CASE WHEN bool_or(inside) THEN max(area_m2) ELSE ST_Area(ST_Union(geom)::geography) END AS covered_m2
+         CASE WHEN bool_or(inside) THEN max(area_m2) ELSE ST_Area(ST_Union(geom, $2::float8)::geography) END AS covered_m2
   FROM piece
   GROUP BY key, vintage, id
 ),

@@ -16,7 +16,7 @@ export function backends(): Backend[] {
 /** Hash of everything that shapes the demo database, so templates are rebuilt when one of them changes. */
 export function templateKey(): string {
   const hash = crypto.createHash('sha256');
-  for (const dir of ['sql/migrations', 'sql/queries', 'server/demo', 'server/analysis']) {
+  for (const dir of ['sql/migrations', 'sql/queries', 'server/demo', 'server/analysis', 'server/tiles']) {
     for (const file of fs.readdirSync(path.join(ROOT, dir)).sort()) hash.update(file).update(fs.readFileSync(path.join(ROOT, dir, file)));
   }
   return hash.digest('hex').slice(0, 16);

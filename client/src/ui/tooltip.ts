@@ -1,15 +1,5 @@
-/** Hover tooltip of a commune: name, value, and the numerator / denominator it comes from. */
-import type { StatsRow } from './api.ts';
-import { denominatorUnit, formatInteger, formatValue, t, type Lang, type Unit } from './i18n.ts';
-
-export interface TooltipContent {
-  code: string;
-  name: string;
-  row: StatsRow | undefined;
-  unit: Unit;
-  indicatorId: string;
-  lang: Lang;
-}
+/** Hover tooltip: a view's tooltip model (name, headline value, lines such as numerator / denominator). */
+import type { TooltipModel } from '../views/types.ts';
 
 const OFFSET = 14;
 
@@ -26,32 +16,26 @@ export class Tooltip {
   }
 
   /** Shows the tooltip near (x, y), in pixels from the top-left corner of the map container. */
-  show(x: number, y: number, content: TooltipContent): void {
-    const { row, lang } = content;
+  show(x: number, y: number, model: TooltipModel): void {
     const name = document.createElement('div');
     name.className = 'tooltip-name';
-    name.textContent = content.name;
+    name.textContent = model.name;
     const code = document.createElement('span');
     code.className = 'tooltip-code';
-    code.textContent = content.code;
+    code.textContent = model.code;
     name.append(' ', code);
-
     const value = document.createElement('div');
     value.className = 'tooltip-value';
-    value.textContent = row && row.value !== null ? formatValue(row.value, content.unit, lang) : t('noData', lang);
-
-    const parts: HTMLElement[] = [name, value];
-    if (row && row.numerator !== null && row.denominator !== null) {
-      const fraction = document.createElement('div');
-      fraction.className = 'tooltip-fraction';
-      fraction.dataset.numerator = String(row.numerator);
-      fraction.dataset.denominator = String(row.denominator);
-      const unit = denominatorUnit(content.indicatorId, lang);
-      fraction.textContent = `${formatInteger(row.numerator, lang)} / ${formatInteger(row.denominator, lang)}${unit ? ` ${unit}` : ''}`;
-      parts.push(fraction);
-    }
-    this.element.replaceChildren(...parts);
-    this.element.dataset.code = content.code;
+    value.textContent = model.value;
+    const lines = model.lines.map((line) => {
+      const node = document.createElement('div');
+      node.className = line.className;
+      node.textContent = line.text;
+      for (const [key, data] of Object.entries(line.data ?? {})) node.dataset[key] = data;
+      return node;
+    });
+    this.element.replaceChildren(name, value, ...lines);
+    this.element.dataset.code = model.code;
     this.element.hidden = false;
     this.place(x, y);
   }
