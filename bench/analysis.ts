@@ -57,6 +57,8 @@ class Rollback extends Error {}
 interface Pass {
   /** Milliseconds per step, in order: aggregates, then the analysis steps. */
   timings: Map<string, number>;
+  /** CPU milliseconds per step: this process (every thread, LISA's workers included), the server's backend. */
+  stepCpu: Map<string, { node: number; server: number | null }>;
   /** CPU milliseconds of this process (every thread) over the timed steps, and the 1-minute load average after. */
   cpu: number;
   /** CPU milliseconds of the server's backend process serving the pass (server only, read from /proc). */
@@ -78,10 +80,15 @@ async function runPass(db: Kysely<DB>, steps: AnalysisStep[], label: string, bac
   let unchangedLisa: number | undefined;
   let cpu = 0;
   let serverCpu: number | undefined;
+  const stepCpu = new Map<string, { node: number; server: number | null }>();
+  let pid: number | null = null;
   const time = async (trx: Transaction<DB>, name: string, body: () => Promise<void>) => {
     const started = performance.now();
+    const [nodeBefore, serverBefore] = [process.cpuUsage(), pid === null ? null : processCpu(pid)];
     await body();
     timings.set(name, performance.now() - started);
+    const [node, serverAfter] = [process.cpuUsage(nodeBefore), pid === null ? null : processCpu(pid)];
+    stepCpu.set(name, { node: (node.user + node.system) / 1000, server: serverBefore === null || serverAfter === null ? null : serverAfter - serverBefore });
     process.stderr.write(`  ${label} ${name}: ${seconds(timings.get(name)!)}\n`);
     // PGlite 0.5 answers every statement after one with ≥ 32,768 bound parameters with no rows and no error
     if ((await sql`SELECT 1 AS one`.execute(trx)).rows.length !== 1) throw new Error(`${label} ${name}: the connection returns no rows any more`);
@@ -90,7 +97,7 @@ async function runPass(db: Kysely<DB>, steps: AnalysisStep[], label: string, bac
     await db.transaction().execute(async (trx) => {
       const cpuBefore = process.cpuUsage();
       // the server's backend serving this transaction (PGlite has none of its own)
-      const pid = backend === 'server' ? (await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(trx)).rows[0]!.pid : null;
+      pid = backend === 'server' ? (await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(trx)).rows[0]!.pid : null;
       const serverBefore = pid === null ? null : processCpu(pid);
       await time(trx, 'aggregates', () => recomputeAllAggregates(trx));
       const pending: [string, (store: boolean) => Promise<void>][] = [];
@@ -118,7 +125,7 @@ async function runPass(db: Kysely<DB>, steps: AnalysisStep[], label: string, bac
   } catch (error) {
     if (!(error instanceof Rollback)) throw error;
   }
-  return { timings, counts, unchangedLisa, cpu, serverCpu, load: os.loadavg()[0]! };
+  return { timings, stepCpu, counts, unchangedLisa, cpu, serverCpu, load: os.loadavg()[0]! };
 }
 
 /**
@@ -269,6 +276,12 @@ for (const [key, title] of [
   console.log(`${'total'.padEnd(14)} ${cell(te)} ${cell(ts)} ${ratio(ts, te)}   ${[verdict('embedded', te), verdict('server', ts)].filter(Boolean).join(', ')}`);
   const [ae, as] = [e && total(e), s && total(s)];
   if (ae !== te || as !== ts) console.log(`${'with * steps'.padEnd(14)} ${cell(ae)} ${cell(as)} ${ratio(as, ae)}   (* another feature's step, outside the issue's budget)`);
+  console.log(`CPU per step (node: this process, every thread, so LISA's workers count in the steps they overlap; backend: the server's)`);
+  console.log(`${'step'.padEnd(14)} ${'embedded'.padStart(10)} ${'srv node'.padStart(10)} ${'srv backend'.padStart(12)}`);
+  for (const step of (e ?? s)!.timings.keys()) {
+    const [ec, sc] = [e?.stepCpu.get(step), s?.stepCpu.get(step)];
+    console.log(`${step.padEnd(14)} ${cell(ec?.node)} ${cell(sc?.node)} ${cell(sc?.server ?? undefined).padStart(12)}`);
+  }
   const cpuLoad = (pass: Pass | undefined) =>
     pass ? `${seconds(pass.cpu)} CPU in node${pass.serverCpu === undefined ? '' : ` + ${seconds(pass.serverCpu)} in the server's backend`}, load ${pass.load.toFixed(1)} after` : '—';
   console.log(`CPU: embedded ${cpuLoad(e)}; server ${cpuLoad(s)}`);

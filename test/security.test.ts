@@ -152,12 +152,19 @@ describe.each(backends())('security headers, CORS, methods, rate limit and acces
   });
 
   it('logs each request at info level with method, url, status, duration, bytes and client address', async () => {
-    const response = await get(app, '/api/indicators?probe=access-log');
+    // uncompressed, the bytes logged are the body's
+    const response = await get(app, '/api/indicators?probe=access-log', { headers: { 'Accept-Encoding': 'identity' } });
     const body = await response.arrayBuffer();
     await new Promise((resolve) => setTimeout(resolve, 50));
     const line = lines.find((l) => l.msg === 'request' && l.url === '/api/indicators?probe=access-log');
     expect(line).toMatchObject({ level: 30, method: 'GET', status: 200, bytes: body.byteLength, ip: expect.stringMatching(/127\.0\.0\.1/) });
     expect(line.ms).toBeGreaterThan(0);
+    // gzip-compressed, they are the bytes sent, fewer than the body's
+    await (await get(app, '/api/indicators?probe=access-log-gzip', { headers: { 'Accept-Encoding': 'gzip' } })).arrayBuffer();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const gzipped = lines.find((l) => l.msg === 'request' && l.url === '/api/indicators?probe=access-log-gzip');
+    expect(gzipped.bytes).toBeGreaterThan(0);
+    expect(gzipped.bytes).toBeLessThan(body.byteLength);
     await (await get(app, '/api/stats/commune?probe=access-log')).arrayBuffer();
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(lines.find((l) => l.msg === 'request' && l.url === '/api/stats/commune?probe=access-log')).toMatchObject({ level: 30, status: 400 });

@@ -22,7 +22,7 @@ export function lisaSeed(baseSeed: number, indicator: string, vintage: string): 
 export interface LisaStepOptions extends Partial<LisaOptions> {
   /**
    * Worker threads computing the permutations while the later analysis steps run; 0 computes them in the main
-   * thread. Default: one per core when the work repays starting them (WORKER_MIN_WORK), else 0.
+   * thread. Default: one per core but one (at least one) when the work repays starting them (WORKER_MIN_WORK), else 0.
    */
   threads?: number;
 }
@@ -66,7 +66,8 @@ export function createLisaStep(stepOptions: LisaStepOptions = {}): AnalysisStep 
       const options: LisaOptions = { ...LISA_DEFAULTS, ...lisaOptions, ties: lisaOptions.ties ?? analysisSettings().lisaTies };
       const runs = await planRuns(db, indicators, options);
       const work = runs.reduce((sum, r) => sum + options.permutations * (r.ids.length + r.neighbours.indices.length), 0);
-      const count = Math.min(runs.length, threads ?? (work >= WORKER_MIN_WORK ? os.availableParallelism() : 0));
+      // one core left to the main thread and the database, which go on with the next steps meanwhile
+      const count = Math.min(runs.length, threads ?? (work >= WORKER_MIN_WORK ? Math.max(1, os.availableParallelism() - 1) : 0));
       const pool = count > 0 ? new LisaPool(count) : null;
       for (const run of runs) {
         if (!pool) continue;
