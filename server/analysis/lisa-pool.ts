@@ -8,26 +8,32 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { LisaOptions, LisaResult, Neighbours } from './lisa-kernel.ts';
 
-interface Task {
-  values: Float64Array;
-  neighbours: Neighbours;
-  options: LisaOptions;
+interface Pending {
   resolve(result: LisaResult): void;
   reject(error: Error): void;
+  thread: Thread;
+  size: number;
+}
+
+interface Thread {
+  worker: Worker;
+  /** Communes + neighbour links of the computations sent to it and not answered yet. */
+  queued: number;
 }
 
 // Node 20 cannot load TypeScript by itself, and a worker does not inherit loader hooks registered in code
 // (bin/terrinum.js, vitest): the worker loads lisa-kernel.ts (no database code) through tsx's scoped tsImport.
+// Messages are handled one after the other, in order.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const kernel = import(workerData.tsx).then(({ tsImport }) => tsImport(workerData.module, workerData.module));
-parentPort.on('message', async ({ values, offsets, indices, options }) => {
+parentPort.on('message', async ({ id, values, offsets, indices, options }) => {
   try {
     const { computeLisa } = await kernel;
     const result = computeLisa(values, { offsets, indices }, options);
-    parentPort.postMessage({ result }, [result.localI.buffer, result.localP.buffer]);
+    parentPort.postMessage({ id, result }, [result.localI.buffer, result.localP.buffer]);
   } catch (error) {
-    parentPort.postMessage({ error: String((error && error.stack) || error) });
+    parentPort.postMessage({ id, error: String((error && error.stack) || error) });
   }
 });
 `;
@@ -39,63 +45,66 @@ function workerData() {
   return { tsx, module: new URL('./lisa-kernel.ts', import.meta.url).href };
 }
 
-/** A fixed set of worker threads taking LISA computations in order; close() when done. */
+/**
+ * A fixed set of worker threads. Each computation is sent at once to the thread with the least work queued: the
+ * threads never wait for the main thread to hand them the next one (PGlite keeps the main thread busy for seconds
+ * at a time). close() when done.
+ */
 export class LisaPool {
-  private readonly queue: Task[] = [];
-  private readonly workers: Worker[] = [];
-  private readonly idle: Worker[] = [];
-  private readonly busy = new Map<Worker, Task>();
+  private readonly threads: Thread[] = [];
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 0;
   private closed = false;
 
-  constructor(threads: number) {
+  constructor(count: number) {
     const data = workerData();
-    for (let i = 0; i < threads; i++) {
-      const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: data });
+    for (let i = 0; i < count; i++) {
+      const thread: Thread = { worker: new Worker(WORKER_SOURCE, { eval: true, workerData: data }), queued: 0 };
       // an abandoned pool must not keep the process alive
-      worker.unref();
-      worker.on('message', (message: { result?: LisaResult; error?: string }) => {
-        const task = this.busy.get(worker)!;
-        this.busy.delete(worker);
+      thread.worker.unref();
+      thread.worker.on('message', (message: { id: number; result?: LisaResult; error?: string }) => {
+        const task = this.pending.get(message.id);
+        if (!task) return;
+        this.settle(message.id);
         if (message.result) task.resolve(message.result);
         else task.reject(new Error(`LISA worker: ${message.error}`));
-        this.idle.push(worker);
-        this.next();
       });
-      worker.on('error', (error) => {
-        this.busy.get(worker)?.reject(error);
-        this.busy.delete(worker);
+      thread.worker.on('error', (error) => {
+        for (const [id, task] of this.pending) {
+          if (task.thread !== thread) continue;
+          this.settle(id);
+          task.reject(error);
+        }
       });
-      this.workers.push(worker);
-      this.idle.push(worker);
+      this.threads.push(thread);
     }
   }
 
-  /** Local and global Moran's I of one indicator × vintage, computed by the next free worker. */
+  /** Local and global Moran's I of one indicator × vintage, computed by a worker. */
   compute(values: Float64Array, neighbours: Neighbours, options: LisaOptions): Promise<LisaResult> {
     if (this.closed) return Promise.reject(new Error('the LISA worker pool is closed'));
+    const thread = this.threads.reduce((least, t) => (t.queued < least.queued ? t : least));
+    const size = values.length + neighbours.indices.length;
+    thread.queued += size;
+    const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.queue.push({ values, neighbours, options, resolve, reject });
-      this.next();
+      this.pending.set(id, { resolve, reject, thread, size });
+      thread.worker.postMessage({ id, values, offsets: neighbours.offsets, indices: neighbours.indices, options });
     });
   }
 
-  private next(): void {
-    while (this.idle.length && this.queue.length) {
-      const worker = this.idle.pop()!;
-      const task = this.queue.shift()!;
-      this.busy.set(worker, task);
-      const { values, neighbours, options } = task;
-      worker.postMessage({ values, offsets: neighbours.offsets, indices: neighbours.indices, options });
-    }
+  private settle(id: number): void {
+    const task = this.pending.get(id)!;
+    task.thread.queued -= task.size;
+    this.pending.delete(id);
   }
 
-  /** Stops every worker; computations still queued or running are rejected. */
+  /** Stops every worker; computations not answered yet are rejected. */
   async close(): Promise<void> {
     this.closed = true;
     const error = new Error('the LISA worker pool was closed');
-    for (const task of this.queue.splice(0)) task.reject(error);
-    for (const task of this.busy.values()) task.reject(error);
-    this.busy.clear();
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    for (const task of this.pending.values()) task.reject(error);
+    this.pending.clear();
+    await Promise.all(this.threads.map((t) => t.worker.terminate()));
   }
 }
