@@ -248,6 +248,35 @@ describe.each(backends())('import boundaries on %s', (backend) => {
     expect(square!.area_m2! / 1e6).toBeCloseTo(0.797, 2);
   });
 
+  it('rebuilds contiguity and tile outlines when outlines are imported again (memberships unchanged)', async () => {
+    const pairs = async () =>
+      (
+        await sql<{ pair: string }>`
+          SELECT a.code || '-' || b.code AS pair FROM territory_neighbour n
+          JOIN territory a ON a.id = n.territory_id JOIN territory b ON b.id = n.neighbour_id
+          WHERE a.code < b.code ORDER BY 1`.execute(db)
+      ).rows.map((r) => r.pair);
+    const tileCentre = async (code: string) =>
+      (
+        await sql<{ x: number }>`
+          SELECT ST_X(ST_Transform(ST_Centroid(g.geom), 4326)) AS x FROM tile_geometry g JOIN territory t ON t.id = g.territory_id
+          WHERE t.code = ${code} AND t.level = 'commune' ORDER BY g.band DESC LIMIT 1`.execute(db)
+      ).rows[0]?.x;
+    // the three squares of the previous test sit side by side, west to east: 80263 | 80065 | 80147
+    expect(await pairs()).toEqual(['80065-80147', '80065-80263']);
+    expect(await tileCentre('80065')).toBeCloseTo(2.015, 4);
+
+    // the same file (so the same source, replaced) with 80065 moved 0.5° east, away from both others
+    const features = JSON.parse(fs.readFileSync(fixture('boundaries-quotes-accents.geojson'), 'utf8'));
+    const moved = features.features.find((f: { properties: { INSEE_COM: string } }) => f.properties.INSEE_COM === '80065');
+    moved.geometry.coordinates = [[[2.51, 50.0], [2.52, 50.0], [2.52, 50.01], [2.51, 50.01], [2.51, 50.0]]];
+    const file = path.join(tmp, 'boundaries-quotes-accents.geojson');
+    fs.writeFileSync(file, JSON.stringify(features));
+    expect(await load(file)).toMatchObject({ read: 3, imported: 3 });
+    expect(await pairs()).toEqual([]);
+    expect(await tileCentre('80065')).toBeCloseTo(2.515, 4);
+  });
+
   it('repairs a self-intersecting (bow-tie) polygon into its two triangles', async () => {
     const report = await load(fixture('boundaries-bowtie.geojson'));
     expect(report).toMatchObject({ read: 1, imported: 1, repaired: 1 });

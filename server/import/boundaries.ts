@@ -82,7 +82,8 @@ export async function importBoundaries(database: Database, file: string, options
       licence: null,
     },
     report,
-    async ({ trx, sourceId }) => {
+    async (context) => {
+      const { trx, sourceId } = context;
       const place = await createPlacer(trx, options.level);
       await runNamedQuery(trx, namedQuery('create_boundary_stage'));
       let fields: { code: string; name: string } | null = null;
@@ -158,6 +159,9 @@ export async function importBoundaries(database: Database, file: string, options
         // coarser outlines dissolved from member communes follow the new commune outlines; imported ones stay
         await runNamedQuery(trx, namedQuery('dissolve_territories'));
       }
+      // outlines feed contiguity (hence LISA), coverage overlays, access centres and tile geometry: every analysis
+      // reruns; memberships are unchanged, so the aggregates (ratios of sums over member communes) stay as they are
+      context.analysisInputsChanged = true;
     },
     { replacesDemo: true },
   );
