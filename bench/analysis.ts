@@ -31,7 +31,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import pg from 'pg';
 import { recomputeAllAggregates } from '../server/analysis/aggregate.ts';
 import { createLisaStep } from '../server/analysis/lisa.ts';
-import { ANALYSIS_STEPS, type AnalysisStep } from '../server/analysis/recompute.ts';
+import { ANALYSIS_STEPS, prepareAnalysisTransaction, type AnalysisStep } from '../server/analysis/recompute.ts';
 import { openDatabase, type Database } from '../server/db/database.ts';
 import { migrate } from '../server/db/migrate.ts';
 import type { DB } from '../server/db/schema.ts';
@@ -95,6 +95,8 @@ async function runPass(db: Kysely<DB>, steps: AnalysisStep[], label: string, bac
   };
   try {
     await db.transaction().execute(async (trx) => {
+      // as runImport sets its transaction up
+      await prepareAnalysisTransaction(trx);
       const cpuBefore = process.cpuUsage();
       // the server's backend serving this transaction (PGlite has none of its own)
       pid = backend === 'server' ? (await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(trx)).rows[0]!.pid : null;

@@ -8,6 +8,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import { analysisSettings } from '../config.ts';
 import { runNamedQuery } from '../db/database.ts';
+import { unpackFloat64, unpackInt32 } from '../db/packed.ts';
 import type { DB } from '../db/schema.ts';
 import { namedQuery } from '../db/sql-files.ts';
 import type { AnalysisStep } from './recompute.ts';
@@ -157,25 +158,30 @@ type Members = Map<number, Int32Array>;
 
 /** Member communes of every coarser territory, in commune id order (the order ties are broken in). */
 async function readMembers(db: Db): Promise<Members> {
-  const rows = await runNamedQuery<{ territory_id: number; commune_ids: number[] }>(db, namedQuery('disparity_members'));
-  return new Map(rows.map((r) => [r.territory_id, Int32Array.from(r.commune_ids)]));
+  const rows = await runNamedQuery<{ territory_id: number; commune_ids: Uint8Array }>(db, namedQuery('disparity_members'));
+  return new Map(rows.map((r) => [r.territory_id, unpackInt32(r.commune_ids)]));
+}
+
+/** One vintage's commune values and weights (NaN: no weight), and where each commune sits in them. */
+interface VintageInputs {
+  position: Map<number, number>;
+  values: Float64Array;
+  weights: Float64Array;
 }
 
 /** Computes and stores the disparity rows of one indicator (every coarser territory and vintage with a value). */
 async function computeIndicator(db: Db, members: Members, indicator: { id: string; unit: string; higher_is_better: boolean }, thresholdPoints: number): Promise<void> {
-  const perVintage = await runNamedQuery<{ vintage: string; commune_ids: number[]; values: number[]; weights: (number | null)[] }>(
+  const perVintage = await runNamedQuery<{ vintage: string; commune_ids: Uint8Array; values: Uint8Array; weights: Uint8Array }>(
     db,
     namedQuery('disparity_inputs'),
     [indicator.id],
   );
-  const byVintage = new Map<string, Map<number, { value: number; weight: number }>>();
+  const byVintage = new Map<string, VintageInputs>();
   for (const r of perVintage) {
-    const communes = new Map<number, { value: number; weight: number }>();
-    r.commune_ids.forEach((id, i) => {
-      const weight = r.weights[i];
-      if (weight !== null && weight !== undefined) communes.set(id, { value: r.values[i]!, weight });
-    });
-    byVintage.set(r.vintage, communes);
+    const ids = unpackInt32(r.commune_ids);
+    const position = new Map<number, number>();
+    for (let i = 0; i < ids.length; i++) position.set(ids[i]!, i);
+    byVintage.set(r.vintage, { position, values: unpackFloat64(r.values), weights: unpackFloat64(r.weights) });
   }
   // the territory's own value (ratio of sums or weighted mean) and completeness, as the aggregation stored them
   const aggregates = await db
@@ -196,10 +202,10 @@ async function computeIndicator(db: Db, members: Members, indicator: { id: strin
     const values: number[] = [];
     const weights: number[] = [];
     for (const id of ids) {
-      const found = communes.get(id);
-      if (found) {
-        values.push(found.value);
-        weights.push(found.weight);
+      const at = communes.position.get(id);
+      if (at !== undefined && !Number.isNaN(communes.weights[at]!)) {
+        values.push(communes.values[at]!);
+        weights.push(communes.weights[at]!);
       }
     }
     const measures = measureDisparity(values, weights);

@@ -3,6 +3,7 @@ import os from 'node:os';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { analysisSettings } from '../config.ts';
 import { runNamedQuery } from '../db/database.ts';
+import { unpackFloat64, unpackInt32 } from '../db/packed.ts';
 import type { DB } from '../db/schema.ts';
 import { namedQuery } from '../db/sql-files.ts';
 import { hashSeed } from '../demo/random.ts';
@@ -96,7 +97,9 @@ export const lisaStep = createLisaStep();
  * have inputs, and returns the runs whose inputs changed.
  */
 async function planRuns(db: Db, indicators: string[] | null, options: LisaOptions): Promise<LisaRun[]> {
-  const groups = await runNamedQuery<{ indicator_id: string; vintage: string; ids: number[]; values: number[] }>(db, namedQuery('lisa_inputs'), [indicators]);
+  const groups = (await runNamedQuery<{ indicator_id: string; vintage: string; ids: Uint8Array; values: Uint8Array }>(db, namedQuery('lisa_inputs'), [indicators])).map(
+    (g) => ({ indicator_id: g.indicator_id, vintage: g.vintage, ids: Array.from(unpackInt32(g.ids)), values: unpackFloat64(g.values) }),
+  );
   let storedQuery = db.selectFrom('metric_moran').select(['indicator_id', 'vintage', 'inputs_hash']);
   if (indicators !== null) storedQuery = storedQuery.where('indicator_id', 'in', indicators);
   const stored = new Map((await storedQuery.execute()).map((m) => [`${m.indicator_id}/${m.vintage}`, m.inputs_hash]));
@@ -122,7 +125,7 @@ async function planRuns(db: Db, indicators: string[] | null, options: LisaOption
     const neighbours = subsets.get(key) ?? subsetNeighbours(g.ids, adjacency);
     subsets.set(key, neighbours);
     const runOptions: LisaOptions = { permutations: options.permutations, seed: lisaSeed(options.seed, g.indicator_id, g.vintage), significance: options.significance, ties: options.ties ?? 'conservative' };
-    const values = Float64Array.from(g.values);
+    const values = g.values;
     const hash = inputsHash(g.ids, values, neighbours, runOptions);
     if (stored.get(`${g.indicator_id}/${g.vintage}`) === hash) continue;
     runs.push({ indicator: g.indicator_id, vintage: g.vintage, ids: g.ids, values, neighbours, options: runOptions, hash });
@@ -138,10 +141,10 @@ function inputsHash(ids: readonly number[], values: Float64Array, neighbours: Ne
 }
 
 async function loadAdjacency(db: Db): Promise<Map<number, number[]>> {
-  const [pairs] = await runNamedQuery<{ ids: number[] | null; neighbours: number[] | null }>(db, namedQuery('lisa_neighbours'));
+  const [pairs] = await runNamedQuery<{ ids: Uint8Array | null; neighbours: Uint8Array | null }>(db, namedQuery('lisa_neighbours'));
   const adjacency = new Map<number, number[]>();
-  const ids = pairs?.ids ?? [];
-  const neighbours = pairs?.neighbours ?? [];
+  const ids = unpackInt32(pairs?.ids ?? null);
+  const neighbours = unpackInt32(pairs?.neighbours ?? null);
   for (let e = 0; e < ids.length; e++) {
     let list = adjacency.get(ids[e]!);
     if (!list) adjacency.set(ids[e]!, (list = []));

@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB } from '../db/schema.ts';
 import { accessStep } from './access.ts';
 import { contiguityStep } from './contiguity.ts';
@@ -30,6 +30,15 @@ export interface AnalysisStep {
 // lisa right after contiguity: its permutations run in worker threads while the SQL steps after it run
 // tile-geometry: the generalised outlines vector tiles are cut from (server/tiles), rebuilt when outlines change
 export const ANALYSIS_STEPS: AnalysisStep[] = [coverageStep, contiguityStep, lisaStep, disparityStep, trendStep, accessStep, tileGeometryStep];
+
+/**
+ * Settings of an import's transaction, for its aggregates and analyses: sorts and hashes over every commune value
+ * (aggregation, trends, ordered array inputs) fit in memory instead of spilling to disk at the default 4 MB.
+ * SET LOCAL: the transaction's end restores the connection's settings.
+ */
+export async function prepareAnalysisTransaction(trx: Transaction<DB>): Promise<void> {
+  await sql`SET LOCAL work_mem = '64MB'`.execute(trx);
+}
 
 /** Runs every analysis step; returns each step's time in milliseconds (a started step: its start plus its completion). */
 export async function recomputeAnalysis(db: Db, indicators: string[] | null = null): Promise<Record<string, number>> {

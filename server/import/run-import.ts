@@ -1,6 +1,6 @@
 import { sql, type Transaction } from 'kysely';
 import { recomputeAggregates } from '../analysis/aggregate.ts';
-import { recomputeAnalysis } from '../analysis/recompute.ts';
+import { prepareAnalysisTransaction, recomputeAnalysis } from '../analysis/recompute.ts';
 import type { Database } from '../db/database.ts';
 import type { DB } from '../db/schema.ts';
 import { removeDemo } from '../demo/remove.ts';
@@ -51,6 +51,7 @@ export async function runImport(
 ): Promise<ImportReport> {
   const started = Date.now();
   await database.db.transaction().execute(async (trx) => {
+    await prepareAnalysisTransaction(trx);
     const source = { id: await replaceSource(trx, meta, null) };
     report.sourceId = source.id;
     if (options.replacesDemo && (await removeDemo(trx))) {

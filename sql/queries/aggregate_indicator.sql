@@ -21,9 +21,10 @@ contributions AS (
          count(*)::int AS communes
   FROM definition d
   JOIN indicator_value v ON v.indicator_id = d.id
+  -- membership rows link communes only, so this join keeps commune values (no join on level needed, which
+  -- the planner misjudged into nested loops over every value)
+  JOIN territory_member m ON m.commune_id = v.territory_id
   JOIN territory c ON c.id = v.territory_id
-  JOIN level l ON l.id = c.level AND l.rank = 0
-  JOIN territory_member m ON m.commune_id = c.id
   WHERE CASE d.aggregation
           WHEN 'ratio_of_sums' THEN v.numerator IS NOT NULL AND v.denominator IS NOT NULL
           WHEN 'population_weighted_mean' THEN v.value IS NOT NULL AND c.population IS NOT NULL

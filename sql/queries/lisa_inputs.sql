@@ -1,9 +1,9 @@
 -- Inputs of the LISA step (server/analysis/lisa.ts): per indicator and vintage, the communes with an outline and a
 -- finite value, ordered by code (their neighbour lists follow the same order, so sums are identical on both
--- backends), as parallel arrays. $1 = indicator ids, or null for every indicator.
+-- backends), as parallel packed binary columns (server/db/packed.ts). $1 = indicator ids, or null for every indicator.
 SELECT v.indicator_id, v.vintage,
-       array_agg(t.id ORDER BY t.code) AS ids,
-       array_agg(v.value ORDER BY t.code) AS values
+       string_agg(int4send(t.id), ''::bytea ORDER BY t.code) AS ids,
+       string_agg(float8send(v.value), ''::bytea ORDER BY t.code) AS values
 FROM indicator_value v
 JOIN territory t ON t.id = v.territory_id
 JOIN level l ON l.id = t.level AND l.rank = 0

@@ -1,4 +1,5 @@
--- Queen contiguity for the LISA step, as two parallel arrays (commune, neighbour): one row, cheap to transfer.
-SELECT array_agg(territory_id ORDER BY territory_id, neighbour_id) AS ids,
-       array_agg(neighbour_id ORDER BY territory_id, neighbour_id) AS neighbours
+-- Queen contiguity for the LISA step, as two parallel packed int4 columns (commune, neighbour; server/db/packed.ts):
+-- one row, cheap to transfer and to read.
+SELECT string_agg(int4send(territory_id), ''::bytea ORDER BY territory_id, neighbour_id) AS ids,
+       string_agg(int4send(neighbour_id), ''::bytea ORDER BY territory_id, neighbour_id) AS neighbours
 FROM territory_neighbour
