@@ -1,4 +1,6 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recomputeAggregates } from '../server/analysis/aggregate.ts';
 import type { Running } from '../server/main.ts';
 import { generateDemo } from '../server/demo/generate.ts';
 import { backends } from './helpers/db.ts';
@@ -79,6 +81,30 @@ describe.each(backends())('GET /api/territories/{level}/{code} on %s', (backend)
     expect(body.parents).toEqual([]);
     expect(body.members.count).toBe(demo.communes.length);
     expect(body.indicators.find((i: any) => i.id === 'fibre_coverage').rank).toMatchObject({ national: { rank: 1, of: 1 }, parent: null });
+  });
+
+  // last: it changes the database
+  it('leaves a partial aggregate out of rankings, its own and its peers\'', async () => {
+    const epci = demo.truth.splitEpci;
+    const latest = demo.quarters.at(-1)!;
+    const member = demo.communes.find((c) => c.epci === epci)!;
+    const { db } = app.database;
+    await db.transaction().execute(async (trx) => {
+      await trx
+        .deleteFrom('indicator_value')
+        .where('indicator_id', '=', 'fibre_coverage')
+        .where('vintage', '=', latest)
+        .where('territory_id', '=', (qb) => qb.selectFrom('territory').select('id').where('level', '=', 'commune').where('code', '=', member.code))
+        .execute();
+      await recomputeAggregates(trx, 'fibre_coverage');
+      await sql`UPDATE data_version SET version = version + 1`.execute(trx);
+    });
+    const partial = (await getJson(app, `/api/territories/epci/${epci}`)).body.indicators.find((i: any) => i.id === 'fibre_coverage');
+    expect(partial.values.at(-1)).toMatchObject({ vintage: latest, partial: true });
+    expect(partial.rank).toBeNull();
+    const other = demo.epcis.find((e) => e.code !== epci)!;
+    const complete = (await getJson(app, `/api/territories/epci/${other.code}`)).body.indicators.find((i: any) => i.id === 'fibre_coverage');
+    expect(complete.rank.national.of).toBe(demo.epcis.length - 1);
   });
 
   it.each([

@@ -164,6 +164,11 @@ describe.each(backends())('HTTP API on %s', (backend) => {
     ['/api/stats/commune?indicator=fibre_coverage&vintage=1999-Q1', 404, 'vintage'],
     ['/api/stats/commune?indicator=fibre_coverage&within=epci', 400, 'within'],
     ['/api/stats/commune?indicator=fibre_coverage&within=epci:000000000', 404, 'within'],
+    // a misspelt parameter is refused, not ignored (it would answer the latest vintage)
+    ['/api/stats/commune?indicator=fibre_coverage&vintge=2018-Q1', 400, 'vintge'],
+    // a commune contains no territory (membership links communes to coarser levels): refused, not an empty list
+    [`/api/stats/epci?indicator=fibre_coverage&within=commune:${demo.communes[0]!.code}`, 400, 'within'],
+    [`/api/export/commune.csv?within=commune:${demo.communes[0]!.code}`, 400, 'within'],
     ['/api/stats/commune?indicator=fibre_coverage&indicator=x', 400, 'indicator'],
     ["/api/stats/commune?indicator=fibre_coverage'--", 404, 'indicator'],
     ['/api/stats/commune?indicator=fibre_coverage&sort=password', 400, 'sort'],

@@ -202,6 +202,8 @@ describe.each(backends())('OGC API – Features on %s', (backend) => {
       ['/ogc/collections/commune/items?bbox-crs=EPSG:4326', 400, 'bbox-crs'],
       ['/ogc/collections/commune/items?crs=http://www.opengis.net/def/crs/EPSG/0/4326', 400, 'crs'],
       ['/ogc/collections/commune/items?datetime=yesterday', 400, 'datetime'],
+      ['/ogc/collections/commune/items?datetime=2018-13-45', 400, 'datetime'],
+      ['/ogc/collections/commune/items?datetime=2023-02-30', 400, 'datetime'],
       ['/ogc/collections/commune/items?datetime=1990-01-01', 404, 'datetime'],
       ['/ogc/collections/commune/items?vintage=2024&datetime=2024-12-31', 400, 'datetime'],
       ['/ogc/collections/commune/items?f=html', 400, 'f'],

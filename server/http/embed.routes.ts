@@ -156,9 +156,10 @@ function templateLoader(): () => Promise<string | null> {
 
 function embedPage(template: string, embed: EmbedConfig, title: string): string {
   return template
-    .replace(/<html lang="[^"]*">/, `<html lang="${embed.lang}">`)
-    .replace(/<title>[^<]*<\/title>/, `<title>${escapeHtml(title)} · terrinum</title>`)
-    .replace('</head>', `<script type="application/json" id="terrinum-embed-config">${scriptJson(embed)}</script>\n  </head>`);
+    // replacer functions: a name or label holding `$&` or `$'` must be written as it is, not as a replacement pattern
+    .replace(/<html lang="[^"]*">/, () => `<html lang="${embed.lang}">`)
+    .replace(/<title>[^<]*<\/title>/, () => `<title>${escapeHtml(title)} · terrinum</title>`)
+    .replace('</head>', () => `<script type="application/json" id="terrinum-embed-config">${scriptJson(embed)}</script>\n  </head>`);
 }
 
 const ERROR_TEXTS = {

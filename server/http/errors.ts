@@ -26,6 +26,13 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
     // body-parser and friends tag client errors with a status
     const status = known ? error.status : typeof error?.status === 'number' && error.status < 500 ? error.status : 500;
     if (status >= 500) logger.error({ err: error, method: req.method, url: req.originalUrl }, 'request failed');
+    // a streamed answer that failed midway: its status is gone, so the connection is cut (the client sees a
+    // truncated body, never a well-formed but incomplete file)
+    if (res.headersSent) {
+      if (status < 500) logger.warn({ err: error, method: req.method, url: req.originalUrl }, 'request failed after its answer started');
+      res.destroy(error instanceof Error ? error : undefined);
+      return;
+    }
     res
       .status(status)
       .type('application/problem+json')

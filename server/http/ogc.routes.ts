@@ -79,7 +79,14 @@ const datetimeParam = text()
       return z.NEVER;
     }
     const last = end === undefined ? start! : end;
-    return last === '..' || last === '' ? null : last.slice(0, 10);
+    if (last === '..' || last === '') return null;
+    // a real calendar instant (2018-13-45 matches the pattern), compared as its UTC date
+    const time = Date.parse(last.length === 10 ? `${last}T00:00:00Z` : last);
+    if (Number.isNaN(time) || (last.length >= 10 && new Date(`${last.slice(0, 10)}T00:00:00Z`).toISOString().slice(0, 10) !== last.slice(0, 10))) {
+      ctx.addIssue({ code: 'custom', message: `must be a real date-time (got ${last})` });
+      return z.NEVER;
+    }
+    return new Date(time).toISOString().slice(0, 10);
   })
   .meta({ description: 'Date-time or interval (RFC 3339): the indicator values are those of the latest vintage ending at or before it (its end for an interval).' });
 

@@ -41,8 +41,26 @@ export function operation<P extends z.ZodObject = z.ZodObject<{}>, Q extends z.Z
   return {
     spec,
     params: (req) => parse(spec.params ?? z.object({}), req.params, 'path'),
-    query: (req) => parse(spec.query ?? z.object({}), req.query, 'query'),
+    query: (req) => {
+      const schema = spec.query ?? z.object({});
+      return parse(schema, knownQuery(req.query as Record<string, unknown>, Object.keys(schema.shape)), 'query');
+    },
   } as Operation<P, Q>;
+}
+
+/**
+ * The query as the schemas read it: a parameter given empty (`within=`, as forms send them) counts as absent, and an
+ * unknown one is a 400 naming it — a misspelt `vintge=` must not silently answer the latest vintage.
+ */
+function knownQuery(query: Record<string, unknown> | undefined, known: readonly string[]): Record<string, unknown> {
+  const kept: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(query ?? {})) {
+    if (!known.includes(key)) {
+      throw new HttpError(400, 'unknown-parameter', `unknown query parameter "${key.slice(0, 40)}"; known: ${known.join(', ') || 'none'}`, key.slice(0, 40));
+    }
+    if (value !== '') kept[key] = value;
+  }
+  return kept;
 }
 
 function parse<S extends z.ZodType>(schema: S, input: unknown, where: string): z.output<S> {

@@ -142,11 +142,13 @@ export function createTerritoriesRepository(db: Kysely<DB>) {
       return rows;
     },
 
-    /** Values of one indicator and vintage over every territory of a level, ascending (to rank a territory by). */
+    /** Values of one indicator and vintage over every complete territory of a level, ascending (to rank a territory by). */
     async levelValues(level: string, indicatorId: string, vintage: string): Promise<Float64Array> {
       const { rows } = await sql<{ value: number }>`
         SELECT v.value FROM indicator_value v JOIN territory t ON t.id = v.territory_id
-        WHERE v.indicator_id = ${indicatorId} AND v.vintage = ${vintage} AND t.level = ${level} AND v.value IS NOT NULL`.execute(db);
+        WHERE v.indicator_id = ${indicatorId} AND v.vintage = ${vintage} AND t.level = ${level} AND v.value IS NOT NULL
+          -- an aggregate missing member communes is left out of rankings (issue #4), as in /api/multispeed
+          AND v.partial IS NOT TRUE`.execute(db);
       return Float64Array.from(rows, (r) => r.value).sort();
     },
 
@@ -179,7 +181,7 @@ export function createTerritoriesRepository(db: Kysely<DB>) {
         FROM wanted w
         CROSS JOIN peers p
         JOIN indicator_value v ON v.territory_id = p.id AND v.indicator_id = w.indicator_id AND v.vintage = w.vintage
-        WHERE v.value IS NOT NULL
+        WHERE v.value IS NOT NULL AND v.partial IS NOT TRUE
         GROUP BY w.indicator_id, w.vintage`.execute(db);
       return rows;
     },

@@ -48,7 +48,11 @@ export function createCatalogueService(catalogue: CatalogueRepository, territori
       const match = /^([a-z][a-z0-9_-]*):(.+)$/.exec(value);
       if (!match) throw new HttpError(400, 'invalid-within', `within must be LEVEL:CODE (e.g. epci:200043495), got "${value}"`, 'within');
       const [, levelId = '', code = ''] = match;
-      await this.level(levelId, 'within');
+      const level = await this.level(levelId, 'within');
+      // membership links communes to coarser territories only: "within a commune" would match nothing
+      if (level.rank === 0) {
+        throw new HttpError(400, 'invalid-within', `within must name a territory coarser than a ${levelId} (e.g. epci:200043495); to select ${levelId}s, use codes=`, 'within');
+      }
       const territory = await territories.find(levelId, code);
       if (!territory) throw new HttpError(404, 'unknown-territory', `no ${levelId} with code "${code}"`, 'within');
       return territory.id;

@@ -68,10 +68,12 @@ export function createTerritoryService(catalogue: CatalogueRepository, territori
 
       const sourcesOf = new Map(memberSources.map((s) => [`${s.indicator_id}|${s.vintage}`, s.source_ids.map(Number)]));
       const held = indicators.filter((i) => values.some((v) => v.indicator_id === i.id));
-      // ranks at each indicator's latest vintage, when this territory has a value then
+      // ranks at each indicator's latest vintage, when this territory has a complete value then (a partial aggregate
+      // is left out of rankings)
       const latest = held.flatMap((i) => {
         const vintage = i.vintages.at(-1);
-        const mine = values.find((v) => v.indicator_id === i.id && v.vintage === vintage)?.value;
+        const own = values.find((v) => v.indicator_id === i.id && v.vintage === vintage);
+        const mine = own?.partial ? null : own?.value;
         return vintage !== undefined && mine !== null && mine !== undefined ? [{ indicator: i, vintage, value: mine }] : [];
       });
       const national = await Promise.all(latest.map(async (l) => rankAmong(await sortedValues(territory.level, l.indicator.id, l.vintage), l.value, l.indicator.higher_is_better)));
