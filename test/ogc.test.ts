@@ -189,6 +189,10 @@ describe.each(backends())('OGC API – Features on %s', (backend) => {
     const stats = (await get(`/api/stats/commune?indicator=fibre_coverage&vintage=${quarter}`)).body.rows.find((r: any) => r.code === commune.code);
     expect(past.body.properties.fibre_coverage).toBe(stats.value);
     expect(past.body.properties.fibre_coverage_numerator).toBe(stats.numerator);
+    // the vintage read is said (foreign member), on one feature and on a page
+    expect(past.body.terrinum).toEqual({ indicators: [{ id: 'fibre_coverage', vintage: quarter }] });
+    const page = await get(`/ogc/collections/commune/items?datetime=2023-06-30&indicators=fibre_coverage&limit=1`);
+    expect(page.body.terrinum).toEqual({ indicators: [{ id: 'fibre_coverage', vintage: quarter }] });
   });
 
   it('refuses unknown and malformed parameters with a 400 naming them', async () => {

@@ -333,6 +333,9 @@ export function ogcRouter({ catalogue, database, resolve }: ApiDeps): Router {
         timeStamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
         numberMatched: matched,
         links,
+        // foreign member: the vintage each indicator column holds (with vintage= or datetime=, each indicator reads
+        // its latest vintage at or before the one asked, which may differ between columns)
+        terrinum: { indicators: columns },
       };
       if (!(await writeChunk(res, `${JSON.stringify(head).slice(0, -1)},"features":[\n`))) return;
       let returned = 0;
@@ -366,7 +369,7 @@ export function ogcRouter({ catalogue, database, resolve }: ApiDeps): Router {
     ];
     setCrsHeaders(res, crsUri);
     // end(), not send(): send() would add "; charset=utf-8", which application/geo+json does not define
-    res.type(GEOJSON).end(featureJson(row, columns, `,"links":${JSON.stringify(links)}`));
+    res.type(GEOJSON).end(featureJson(row, columns, `,"links":${JSON.stringify(links)},"terrinum":${JSON.stringify({ indicators: columns })}`));
   });
 
   return router;
