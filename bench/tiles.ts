@@ -4,12 +4,14 @@
  * application on loopback.
  *   cold    the first request of each tile after a restart (a new application: empty tile cache, catalogue
  *           loaded by one TileJSON request first), 16 concurrent clients on the server, 4 embedded (PGlite
- *           runs one query at a time);
+ *           runs one query at a time), from a worker thread;
  *   cached  the same tiles again, same concurrency; then throughput with autocannon (16 connections, a worker
  *           thread), cycling through every tile.
- * Baselines measured in the same run, on the same tiles at the same concurrency: the tile SQL alone (server:
- * the ST_AsMVT query; embedded: SQL + geojson-vt + vt-pbf, what the HTTP layer wraps), and on the server a
- * naive ST_AsMVT query that projects and clips the full-resolution outlines per request.
+ * Baselines measured in the same run, on the same tiles at the same concurrency, band by band right before the
+ * band's cold pass (so both see the same load from other processes): the tile SQL alone (server: the ST_AsMVT
+ * query; embedded: SQL + geojson-vt + vt-pbf, what the HTTP layer wraps), and on the server a naive ST_AsMVT
+ * query that projects and clips the full-resolution outlines per request. For throughput, the same tiles served
+ * from a Map by a bare Node server and by a one-route Express application: the ceilings of this machine now.
  * Goals (issue #5): server cold p95 ≤ 1.3 × the tile SQL's p95; cached ≥ 5,000 tiles/s; embedded cold p95
  * ≤ 250 ms in every band.
  *
@@ -19,10 +21,12 @@
  * sets, so cold requests are twice as many. The server needs DATABASE_URL (a database terrinum_bench_tiles_<pid>
  * is created, then dropped).
  */
+import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import autocannon from 'autocannon';
 import express from 'express';
 import { sql } from 'kysely';
@@ -153,6 +157,59 @@ function fetchTile(agent: http.Agent, base: string, path: string): Promise<{ sta
   });
 }
 
+/**
+ * The clients of the cold and cached passes, in a worker thread (as autocannon is): clients live outside the
+ * server, and on the main thread their own HTTP parsing would queue behind the server's and count as its latency.
+ * Each pass: `concurrency` clients pulling from one queue of paths, keep-alive, gzip accepted, bodies read.
+ */
+const CLIENT_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const http = require('node:http');
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+const get = (path) => new Promise((resolve, reject) => {
+  http.get(workerData.base + path, { agent, headers: { 'accept-encoding': 'gzip' } }, (res) => {
+    res.on('data', () => undefined);
+    res.on('end', () => resolve(res.statusCode));
+  }).on('error', reject);
+});
+parentPort.on('message', async ({ paths, concurrency }) => {
+  const times = [];
+  const statuses = [];
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(concurrency, paths.length) }, async () => {
+    while (next < paths.length) {
+      const path = paths[next++];
+      const started = performance.now();
+      statuses.push(await get(path));
+      times.push(performance.now() - started);
+    }
+  }));
+  parentPort.postMessage({ times, statuses });
+});`;
+
+interface Clients {
+  /** Each path once; the milliseconds of each request. Throws on a status other than 200 or 204. */
+  pass(paths: string[], concurrency: number): Promise<number[]>;
+  close(): Promise<number>;
+}
+
+function clients(base: string): Clients {
+  const worker = new Worker(CLIENT_SOURCE, { eval: true, workerData: { base } });
+  return {
+    pass: (paths, concurrency) =>
+      new Promise((resolve, reject) => {
+        worker.once('message', ({ times, statuses }: { times: number[]; statuses: number[] }) => {
+          const bad = statuses.find((s) => s !== 200 && s !== 204);
+          if (bad !== undefined) reject(new Error(`status ${bad}`));
+          else resolve(times);
+        });
+        worker.once('error', reject);
+        worker.postMessage({ paths, concurrency });
+      }),
+    close: () => worker.terminate(),
+  };
+}
+
 interface Listening {
   base: string;
   /** Keep-alive connections to this server only, closed with it. */
@@ -167,6 +224,9 @@ async function listen(database: Database): Promise<Listening> {
   const server = await new Promise<http.Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
+  // the agent's sockets sit idle through the 5 s autocannon run: past Node's default 5 s keep-alive the server
+  // closes them while the agent reuses them (ECONNRESET)
+  server.keepAliveTimeout = 60_000;
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   return {
     base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
@@ -180,8 +240,32 @@ async function listen(database: Database): Promise<Listening> {
   };
 }
 
-/** Requests per second over HTTP for 5 s, 16 connections from a worker thread, cycling through the paths. */
-async function throughput(base: string, paths: string[]): Promise<{ perSecond: number; non2xx: number; errors: number }> {
+interface Rate {
+  perSecond: number;
+  /** Main-thread CPU time per request in µs (the server's side: autocannon runs in a worker); null off Linux. */
+  cpuPerRequest: number | null;
+  non2xx: number;
+  errors: number;
+}
+
+/** CPU time of this process's main thread in µs (Linux: /proc; clock ticks of 10 ms), null elsewhere. */
+function mainThreadCpu(): number | null {
+  try {
+    const fields = fs.readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    // utime and stime, fields 14 and 15 of stat(5), counted from the field after the command name
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Requests per second over HTTP for 5 s, 16 connections from a worker thread, cycling through the paths; and the
+ * main thread's CPU time per request, which other processes' load barely changes (the rate, on 2 shared cores,
+ * swings with it).
+ */
+async function throughput(base: string, paths: string[]): Promise<Rate> {
+  const cpuBefore = mainThreadCpu();
   const result = await autocannon({
     url: base,
     connections: 16,
@@ -190,7 +274,9 @@ async function throughput(base: string, paths: string[]): Promise<{ perSecond: n
     headers: { 'accept-encoding': 'gzip' },
     requests: paths.map((path) => ({ method: 'GET', path })),
   });
-  return { perSecond: result.requests.average, non2xx: result.non2xx, errors: result.errors };
+  const cpuAfter = mainThreadCpu();
+  const cpuPerRequest = cpuBefore === null || cpuAfter === null ? null : (cpuAfter - cpuBefore) / Math.max(1, result.requests.total);
+  return { perSecond: result.requests.average, cpuPerRequest, non2xx: result.non2xx, errors: result.errors };
 }
 
 /**
@@ -198,7 +284,7 @@ async function throughput(base: string, paths: string[]): Promise<{ perSecond: n
  * same gzipped tiles from a Map, by a bare Node server and by a one-route Express application (the ceiling of
  * any tile server here; the gap to it is the application's own cost: routing, validation, security headers…).
  */
-async function ceilings(bodies: Map<string, Buffer>): Promise<{ node: number; express: number }> {
+async function ceilings(bodies: Map<string, Buffer>): Promise<{ node: Rate; express: Rate }> {
   const answer = (path: string, res: http.ServerResponse) => {
     const body = bodies.get(path);
     if (!body) {
@@ -212,12 +298,12 @@ async function ceilings(bodies: Map<string, Buffer>): Promise<{ node: number; ex
   };
   const bare = http.createServer((req, res) => answer(req.url!, res));
   const minimal = http.createServer(express().get('/tiles/:layer/:z/:x/:y.mvt', (req, res) => answer(req.originalUrl, res)));
-  const rates: number[] = [];
+  const rates: Rate[] = [];
   for (const server of [bare, minimal]) {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const rate = await throughput(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, [...bodies.keys()]);
     if (rate.non2xx || rate.errors) throw new Error('the ceiling servers answered errors');
-    rates.push(rate.perSecond);
+    rates.push(rate);
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
   return { node: rates[0]!, express: rates[1]! };
@@ -257,8 +343,8 @@ interface Result {
   generalisedRows: number;
   catalogueMs: number;
   bands: BandResult[];
-  throughput: { perSecond: number; non2xx: number; errors: number };
-  ceilings: { node: number; express: number };
+  throughput: Rate;
+  ceilings: { node: Rate; express: Rate };
   meanGzipBytes: number;
   hitsAfter: number;
   requests: number;
@@ -286,18 +372,28 @@ async function benchmark(database: Database, backend: BackendName): Promise<Resu
   const bands = bandRequests(new Map(rows.map((r) => [r.id, r.vintage])));
   const concurrency = CONCURRENCY[backend];
 
-  // The tile SQL alone (what the HTTP layer wraps), same tiles, same concurrency; rendered twice, the second
-  // timed, so that both it and the cold HTTP pass below run on warm database buffers.
-  const sqlTimes = new Map<string, number[]>();
-  const naiveTimes = new Map<string, number[]>();
-  const sizes = new Map<string, { bytes: number; features: number }>();
+  // Cold: a new application, its catalogue loaded by one TileJSON request; then, band by band, the tile SQL alone
+  // (what the HTTP layer wraps: same tiles, same concurrency, rendered twice and the second pass timed, so that it
+  // and the cold HTTP pass run on warm database buffers), right before every tile of the band once over HTTP
+  // (none of them asked before: still cold), then again (cached). Interleaved so that the ratio compares passes
+  // run under the same load from other processes.
+  const app = await listen(database);
+  started = performance.now();
+  await fetchTile(app.agent, app.base, `/tiles/${LAYER}.json?indicators=fibre_coverage`);
+  const catalogueMs = performance.now() - started;
+  const tileClients = clients(app.base);
+  const results: BandResult[] = [];
   for (const band of bands) {
     await timed(band.requests, concurrency, (r) => renderTile(database, r).then(() => undefined));
-    sqlTimes.set(band.name, await timed(band.requests, concurrency, (r) => renderTile(database, r).then(() => undefined)));
+    const sqlTimes = await timed(band.requests, concurrency, (r) => renderTile(database, r).then(() => undefined));
+    let naiveTimes: number[] | undefined;
     if (backend === 'server') {
       const single = band.requests.filter((r) => r.indicators.length === 1);
-      naiveTimes.set(band.name, await timed(single, concurrency, (r) => runNamedQuery(db, NAIVE_SQL, [r.z, r.x, r.y, r.indicators[0]!.id, r.indicators[0]!.vintage]).then(() => undefined)));
+      naiveTimes = await timed(single, concurrency, (r) => runNamedQuery(db, NAIVE_SQL, [r.z, r.x, r.y, r.indicators[0]!.id, r.indicators[0]!.vintage]).then(() => undefined));
     }
+    const paths = band.requests.map(urlOf);
+    const cold = await tileClients.pass(paths, concurrency);
+    const cached = await tileClients.pass(paths, concurrency);
     const sample = await Promise.all(band.requests.slice(0, 20).map((r) => renderTile(database, r)));
     const featureCounts = await Promise.all(
       band.requests.slice(0, 20).map(async (r) => {
@@ -305,33 +401,18 @@ async function benchmark(database: Database, backend: BackendName): Promise<Resu
         return b.rows[0]!.n;
       }),
     );
-    sizes.set(band.name, { bytes: mean(sample.map((s) => s.length)), features: mean(featureCounts) });
-    log(`${band.name}: tile SQL p95 ${ms(percentiles(sqlTimes.get(band.name)!).p95)}`);
-  }
-
-  // Cold: a new application, its catalogue loaded by one TileJSON request, then every tile once.
-  const app = await listen(database);
-  started = performance.now();
-  await fetchTile(app.agent, app.base, `/tiles/${LAYER}.json?indicators=fibre_coverage`);
-  const catalogueMs = performance.now() - started;
-  const results: BandResult[] = [];
-  for (const band of bands) {
-    const paths = band.requests.map(urlOf);
-    const check = (answer: { status: number }) => {
-      if (answer.status !== 200 && answer.status !== 204) throw new Error(`${backend}: status ${answer.status}`);
-    };
-    const cold = await timed(paths, concurrency, (p) => fetchTile(app.agent, app.base, p).then(check));
-    const cached = await timed(paths, concurrency, (p) => fetchTile(app.agent, app.base, p).then(check));
     results.push({
       name: band.name,
-      sql: percentiles(sqlTimes.get(band.name)!),
-      naive: naiveTimes.has(band.name) ? percentiles(naiveTimes.get(band.name)!) : undefined,
+      sql: percentiles(sqlTimes),
+      naive: naiveTimes ? percentiles(naiveTimes) : undefined,
       cold: percentiles(cold),
       cached: percentiles(cached),
-      ...sizes.get(band.name)!,
+      bytes: mean(sample.map((t) => t.length)),
+      features: mean(featureCounts),
     });
-    log(`${band.name}: cold p95 ${ms(percentiles(cold).p95)}, cached p95 ${ms(percentiles(cached).p95)}`);
+    log(`${band.name}: tile SQL p95 ${ms(percentiles(sqlTimes).p95)}, cold p95 ${ms(percentiles(cold).p95)}, cached p95 ${ms(percentiles(cached).p95)}`);
   }
+  await tileClients.close();
   const all = bands.flatMap((b) => b.requests.map(urlOf));
   log('cached throughput (autocannon, 5 s)…');
   const rate = await throughput(app.base, all);
@@ -448,9 +529,14 @@ for (const r of results) {
     `cached throughput: ${r.throughput.perSecond.toFixed(0)} tiles/s (autocannon, 16 connections, 5 s, mean ${(r.meanGzipBytes / 1024).toFixed(1)} KB gzipped; ` +
       `${r.throughput.non2xx} non-2xx, ${r.throughput.errors} errors; ${r.hitsAfter}/${r.requests} tiles still cached after)`,
   );
+  const cpu = (rate: Rate) => (rate.cpuPerRequest === null ? 'n/a' : `${rate.cpuPerRequest.toFixed(0)} µs`);
   console.log(
-    `  same-run ceilings, the same tiles served from a Map: bare Node ${r.ceilings.node.toFixed(0)}/s (tiles at ${((100 * r.throughput.perSecond) / r.ceilings.node).toFixed(0)} %), ` +
-      `one-route Express ${r.ceilings.express.toFixed(0)}/s (tiles at ${((100 * r.throughput.perSecond) / r.ceilings.express).toFixed(0)} %)`,
+    `  same-run ceilings, the same tiles served from a Map: bare Node ${r.ceilings.node.perSecond.toFixed(0)}/s (tiles at ${((100 * r.throughput.perSecond) / r.ceilings.node.perSecond).toFixed(0)} %), ` +
+      `one-route Express ${r.ceilings.express.perSecond.toFixed(0)}/s (tiles at ${((100 * r.throughput.perSecond) / r.ceilings.express.perSecond).toFixed(0)} %)`,
+  );
+  console.log(
+    `  main-thread CPU per request: tiles ${cpu(r.throughput)}, bare Node ${cpu(r.ceilings.node)}, one-route Express ${cpu(r.ceilings.express)}` +
+      (r.throughput.cpuPerRequest ? ` (≈ ${(1e6 / r.throughput.cpuPerRequest).toFixed(0)} tiles/s per core busy serving)` : ''),
   );
   const verdicts: string[] = [];
   if (r.backend === 'server') {

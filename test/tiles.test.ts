@@ -230,6 +230,44 @@ describe.each(backends())('vector tiles (%s)', (backend) => {
     expect(zlib.gunzipSync(gzipped.body).equals(first.body)).toBe(true);
   });
 
+  it('answers a cached tile (the fast path of hits) with the headers of its first answer, to GET and HEAD', async () => {
+    const url = `/tiles/epci/${at(cover.single)}.mvt?indicators=fibre_coverage`;
+    const asked = { 'accept-encoding': 'gzip', origin: 'https://collectivite.example.fr' };
+    const first = await get(running, url, asked);
+    expect(first.status).toBe(200);
+    expect(first.headers['x-tile-cache']).toBe('miss');
+    const hit = await get(running, url, asked);
+    expect(hit.headers['x-tile-cache']).toBe('hit');
+    const comparable = (headers: http.IncomingHttpHeaders) => {
+      const { date, 'x-tile-cache': _cache, ...rest } = headers;
+      return rest;
+    };
+    // security headers (helmet), CORS, ETag, Cache-Control, Vary, gzip: all there, all the same
+    expect(comparable(hit.headers)).toEqual(comparable(first.headers));
+    expect(hit.headers['content-security-policy']).toBeDefined();
+    expect(hit.headers['x-content-type-options']).toBe('nosniff');
+    expect(hit.body.equals(first.body)).toBe(true);
+    const head = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const req = http.request(new URL(url, running.url), { method: 'HEAD', headers: asked }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res));
+      });
+      req.on('error', reject).end();
+    });
+    expect(head.statusCode).toBe(200);
+    expect(head.headers['x-tile-cache']).toBe('hit');
+    expect(comparable(head.headers)).toEqual(comparable(first.headers));
+    // other methods are refused as before, cached or not
+    const post = await new Promise<number>((resolve, reject) => {
+      const req = http.request(new URL(url, running.url), { method: 'POST' }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      });
+      req.on('error', reject).end();
+    });
+    expect(post).toBe(405);
+  });
+
   it('answers 4xx naming the parameter for bad tile requests, never 5xx', async () => {
     const cases: [string, number, string | undefined][] = [
       ['/tiles/commune/15/0/0.mvt', 400, 'z'],

@@ -24,6 +24,11 @@ export interface TileServiceOptions {
 
 export const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_VERSION_TTL_MS = 1000;
+/**
+ * Request URLs remembered for the fast path of cache hits (see `cachedByUrl`), oldest forgotten first: a few
+ * hundred bytes each, a few MB in all; a forgotten URL takes the full path once and is remembered again.
+ */
+const MAX_URLS = 20_000;
 
 /** What the tiles answer about the catalogue, read once per data version. */
 interface TileCatalogue {
@@ -56,6 +61,11 @@ export function createTileService(database: Database, catalogue: CatalogueReposi
   const versionTtl = options.versionTtlMs ?? DEFAULT_VERSION_TTL_MS;
   /** Renders under way, so concurrent requests of a cold tile cut it once. */
   const pending = new Map<string, Promise<CachedTile>>();
+  /**
+   * Request URL → cache key of the tile it was resolved to (under the current data version): a URL once
+   * validated and resolved (layer, indicators, latest vintages) is answered from the cache without doing so again.
+   */
+  const urls = new Map<string, string>();
   let version: { value: number; readAt: number } | null = null;
   let versionRead: Promise<number> | null = null;
   let current: { version: number; catalogue: Promise<TileCatalogue> } | null = null;
@@ -79,6 +89,7 @@ export function createTileService(database: Database, catalogue: CatalogueReposi
   async function catalogueOf(versionValue: number): Promise<TileCatalogue> {
     if (current?.version !== versionValue) {
       cache.clear();
+      urls.clear();
       const loading = loadCatalogue();
       current = { version: versionValue, catalogue: loading };
       loading.catch(() => {
@@ -126,9 +137,24 @@ export function createTileService(database: Database, catalogue: CatalogueReposi
     return { version: versionValue, request: { layer, z, x, y, indicators: resolved } };
   }
 
-  /** The tile, from the cache or cut now (once, however many ask for it at the same time). */
-  async function tile({ version: versionValue, request }: ResolvedTile): Promise<TileAnswer> {
+  /**
+   * The cached tile a request URL was resolved to before, while the data version read is fresh; undefined
+   * otherwise (the caller then takes the full path: validation, resolution, `tile`). Synchronous: no database.
+   */
+  function cachedByUrl(url: string): CachedTile | undefined {
+    if (!version || performance.now() - version.readAt >= versionTtl || current?.version !== version.value) return undefined;
+    const key = urls.get(url);
+    // the key holds the data version: a URL resolved under an older one finds nothing
+    return key === undefined ? undefined : cache.get(key);
+  }
+
+  /** The tile, from the cache or cut now (once, however many ask for it at the same time); `url` is remembered for `cachedByUrl`. */
+  async function tile({ version: versionValue, request }: ResolvedTile, url?: string): Promise<TileAnswer> {
     const key = [versionValue, request.layer, request.z, request.x, request.y, ...request.indicators.map((i) => `${i.id}@${i.vintage}`)].join('/');
+    if (url !== undefined && current?.version === versionValue && !urls.has(url)) {
+      if (urls.size >= MAX_URLS) urls.delete(urls.keys().next().value!);
+      urls.set(url, key);
+    }
     const cached = cache.get(key);
     if (cached) return { ...cached, hit: true };
     const running = pending.get(key);
@@ -210,7 +236,7 @@ export function createTileService(database: Database, catalogue: CatalogueReposi
     return [...new Set(credits)].map(escapeHtml).join(' | ');
   }
 
-  return { resolve, tile, tileJson, dataVersion, cacheStats: () => cache.stats };
+  return { resolve, tile, cachedByUrl, tileJson, dataVersion, cacheStats: () => cache.stats };
 }
 
 /**
