@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../server/db/database.ts';
 import { generateDemo } from '../server/demo/generate.ts';
 import { createFeaturesRepository, vintageAtOrBefore, vintageEndDate, vintageStartDate, type FeatureOptions } from '../server/repositories/features.repository.ts';
+import { featureJson } from '../server/export/geojson.ts';
 import { backends, openDemoDatabase } from './helpers/db.ts';
 
 const demo = generateDemo();
@@ -82,6 +83,23 @@ describe.each(backends())('feature query on %s', (backend) => {
     const geometry = JSON.parse(row.geometry as string);
     expect(geometry.coordinates[0][0][0][0]).toBeGreaterThan(100_000);
     expect(JSON.stringify(geometry.coordinates).match(/\.\d{2,}/)).toBeNull();
+  });
+
+  it('writes the GeoJSON export text in the database exactly as featureJson writes the rows, in keyset batches', async () => {
+    const features = createFeaturesRepository(database.db, { prefetch: backend === 'postgis' });
+    const filter = { level: 'commune', requireGeometry: true };
+    // distinct ids, as exports have them (the same id twice would be one key of the row path's object)
+    const indicators = [options.indicators[0]!, options.indicators[2]!];
+    const rows = await features.page(filter, { indicators, geometry: { format: 'geojson', srid: 4326, precision: 5, orientation: 'ccw' } }, { limit: 1000 });
+    const batches = [];
+    for await (const batch of features.featureTextBatches(filter, { indicators, precision: 5 }, 70)) batches.push(batch);
+    expect(batches.map((b) => b.count)).toEqual(Array.from({ length: Math.ceil(rows.length / 70) }, (_, i) => Math.min(70, rows.length - i * 70)));
+    expect(batches.map((b) => b.text).join(',\n')).toBe(rows.map((row) => featureJson(row, indicators)).join(',\n'));
+    // integers as reals, an empty column as null, names escaped as JSON
+    const first = JSON.parse(batches[0]!.text.split(',\n')[0]!);
+    expect(first.properties.fibre_coverage_numerator).toBe(rows[0]!.values[0]!.numerator);
+    expect(batches[0]!.text).toMatch(/"fibre_coverage_numerator":\d+\.0,/);
+    expect(first.properties.illectronisme).toBeNull();
   });
 
   it('filters by within, codes, code, name and boxes in WGS 84 or Lambert-93, and gives WKB with its envelope', async () => {

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Running } from '../server/main.ts';
 import { generateDemo } from '../server/demo/generate.ts';
-import { expandAbbreviations } from '../server/services/search.service.ts';
+import { sql } from 'kysely';
+import { expandAbbreviations, localSearchKey, similarity, trigrams } from '../server/services/search.service.ts';
 import { backends } from './helpers/db.ts';
 import { getJson, startDemoServer } from './helpers/server.ts';
 
@@ -66,6 +67,23 @@ describe.each(backends())('GET /api/search on the demonstration territory (%s)',
       .sort((a, b) => b.population - a.population || a.name.localeCompare(b.name))
       .map((c) => c.code);
     expect(codesOf(byPrefix.body).slice(0, expected.length)).toEqual(expected);
+  });
+
+  it("keys queries and scores similar names as the database's search_key and pg_trgm's similarity() do", async () => {
+    const names = demo.communes.slice(0, 40).map((c) => c.name);
+    const queries = ['laom', 'chateau thiery', 'sant quentin', 'bea', 'x1 y2', "  L'Île-d'Yeu ", 'ŒUF-EN-TERNOIS', 'Straße', 'Ærø', 'e\u0301cole', '🙂', ...names.slice(0, 5).map((n) => n.slice(0, 3) + n.slice(4))];
+    const { rows } = await sql<{ name: string; q: string; key: string; qkey: string; score: number }>`
+      SELECT n AS name, q, search_key(n) AS key, search_key(q) AS qkey, similarity(search_key(n), search_key(q))::float8 AS score
+      FROM unnest(${names}::text[]) n, unnest(${queries}::text[]) q`.execute(app.database.db);
+    expect(rows).toHaveLength(names.length * queries.length);
+    for (const row of rows) expect([row.name, row.q, similarity(trigrams(row.key), trigrams(row.qkey))]).toEqual([row.name, row.q, Number(row.score)]);
+    // folded here when it can be, and then as the database folds it
+    const folded = rows.filter((row) => localSearchKey(row.q) !== null);
+    expect(new Set(folded.map((row) => row.q)).size).toBeGreaterThanOrEqual(queries.length - 3);
+    for (const row of [...rows.map((r) => ({ text: r.q, key: r.qkey })), ...rows.map((r) => ({ text: r.name, key: r.key }))]) {
+      const local = localSearchKey(row.text);
+      if (local !== null) expect([row.text, local]).toEqual([row.text, row.key]);
+    }
   });
 
   it('tolerates a typo (trigram similarity)', async () => {

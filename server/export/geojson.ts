@@ -30,21 +30,17 @@ export function realJson(value: number | null): string {
 }
 
 /**
- * Streams an RFC 7946 FeatureCollection batch by batch. The provenance is the foreign member "terrinum",
- * written first so a reader has it before the features; "name" is the layer name GDAL and QGIS show.
+ * Streams an RFC 7946 FeatureCollection batch by batch; each batch is features as text joined by ",\n"
+ * (FeaturesRepository.featureTextBatches). The provenance is the foreign member "terrinum", written first so a
+ * reader has it before the features; "name" is the layer name GDAL and QGIS show.
  * Returns the number of features written (fewer when the client went away).
  */
-export async function writeGeoJson(
-  out: Writable,
-  batches: AsyncIterable<FeatureRow[]>,
-  options: { name: string; indicators: readonly IndicatorColumn[]; provenance: Provenance },
-): Promise<number> {
+export async function writeGeoJson(out: Writable, batches: AsyncIterable<{ text: string; count: number }>, options: { name: string; provenance: Provenance }): Promise<number> {
   let written = 0;
   if (!(await writeChunk(out, `{"type":"FeatureCollection","name":${JSON.stringify(options.name)},"terrinum":${JSON.stringify(options.provenance)},"features":[\n`))) return written;
   for await (const batch of batches) {
-    const text = batch.map((row) => featureJson(row, options.indicators)).join(',\n');
-    if (!(await writeChunk(out, `${written ? ',\n' : ''}${text}`))) return written;
-    written += batch.length;
+    if (!(await writeChunk(out, written ? `,\n${batch.text}` : batch.text))) return written;
+    written += batch.count;
   }
   await writeChunk(out, '\n]}\n');
   return written;

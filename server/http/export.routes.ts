@@ -173,8 +173,8 @@ export function exportRouter({ catalogue, database, resolve }: ApiDeps): Router 
     const columns = indicators.map((i) => ({ id: i.id, vintage: i.vintage }));
     await streamOrAbort(res, async () => {
       if (format === 'geojson') {
-        const batches = features.batches(filter, { indicators: columns, geometry: { format: 'geojson', srid: 4326, precision: query.precision ?? 6, orientation: 'ccw' } });
-        await writeGeoJson(res, batches, { name: level.id, indicators: columns, provenance });
+        const batches = features.featureTextBatches(filter, { indicators: columns, precision: query.precision ?? 6 });
+        await writeGeoJson(res, batches, { name: level.id, provenance });
       } else if (format === 'csv') {
         const parentLevels = (await catalogue.levels()).filter((l) => l.rank > level.rank).map((l) => l.id);
         const batches = features.batches(filter, { indicators: columns, geometry: null, parentLevels });

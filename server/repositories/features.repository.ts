@@ -2,6 +2,7 @@ import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { DB } from '../db/schema.ts';
 import { compareVintages } from './catalogue.repository.ts';
 import { sharesCommunesWith } from './territories.repository.ts';
+import { indicatorFields } from '../export/features.ts';
 
 /**
  * The one feature query behind the exports (/api/export) and OGC API – Features (/ogc): territories of a level,
@@ -82,6 +83,25 @@ export interface Page {
  */
 export const BATCH_SIZE = 500;
 
+/**
+ * Features per batch of the GeoJSON text export: one string of ~2.5 MB of commune outlines. Fewer, larger
+ * batches spend less on the per-query round trips; the peak memory stays a few batches.
+ */
+export const TEXT_BATCH_SIZE = 2000;
+
+export interface FeatureTextOptions {
+  indicators: IndicatorColumn[];
+  /** Decimal digits of the coordinates. */
+  precision: number;
+}
+
+/** Features as text: `count` features joined by ",\n", the last one's code (for keyset paging). */
+export interface TextBatch {
+  text: string;
+  count: number;
+  last: string | null;
+}
+
 /** Where a projected CRS is defined: boxes are clipped to it before reprojection (PROJ errors otherwise). */
 const CRS_DOMAIN: Record<number, [number, number, number, number]> = {
   4326: [-180, -90, 180, 90],
@@ -125,14 +145,65 @@ export function createFeaturesRepository(db: Kysely<DB>, { prefetch = false }: F
             ORDER BY t.code LIMIT ${page.limit} OFFSET ${page.offset}) t
       ${sql.join(joins, sql` `)}
       ORDER BY t.code`;
-    // No JIT: before indicator_value has statistics (imports analyse only territories) the planner overestimates
-    // the lateral scans a thousandfold, and the server then spent ~115 ms compiling each 50 ms batch (36 s for a
-    // national GeoJSON instead of 3). SET LOCAL needs a transaction; PGlite accepts and ignores the setting.
+    const rows = await withoutJit(query);
+    return rows.map((row) => toFeatureRow(row, options));
+  }
+
+  // No JIT: before indicator_value has statistics (imports analyse only territories) the planner overestimates
+  // the lateral scans a thousandfold, and the server then spent ~115 ms compiling each 50 ms batch (36 s for a
+  // national GeoJSON instead of 3). SET LOCAL needs a transaction; PGlite accepts and ignores the setting.
+  // extra_float_digits 1 (the default): shortest round-trip float text, as JavaScript writes numbers.
+  async function withoutJit<R>(query: RawBuilder<R>): Promise<R[]> {
     const { rows } = await db.transaction().execute(async (trx) => {
-      await sql`SET LOCAL jit = off`.execute(trx);
+      await sql`SELECT set_config('jit', 'off', true), set_config('extra_float_digits', '1', true)`.execute(trx);
       return query.execute(trx);
     });
-    return rows.map((row) => toFeatureRow(row, options));
+    return rows;
+  }
+
+  /**
+   * One batch of GeoJSON Features as text, written whole by the database (see `featureText`): Node only passes
+   * one string per batch on, instead of decoding a row object per feature and serialising it again.
+   */
+  async function selectText(filter: FeatureFilter, options: FeatureTextOptions, after: string | null, limit: number): Promise<TextBatch> {
+    const conditions = whereConditions(filter);
+    if (after !== null) conditions.push(sql`t.code > ${after}`);
+    const joins = options.indicators.length ? indicatorValues(options.indicators) : sql``;
+    const rows = await withoutJit(sql<{ text: string | null; n: number; last: string | null }>`
+      SELECT string_agg(f.feature, ${',\n'}::text ORDER BY f.code) AS text, count(*)::int AS n, max(f.code) AS last
+      FROM (
+        SELECT t.code, ${featureText(options)} AS feature
+        FROM (SELECT t.id, t.code, t.name, t.geom FROM territory t WHERE ${sql.join(conditions, sql` AND `)}
+              ORDER BY t.code LIMIT ${limit}) t
+        ${joins}
+      ) f`);
+    const row = rows[0];
+    return { text: row?.text ?? '', count: Number(row?.n ?? 0), last: row?.last ?? null };
+  }
+
+  /** Keyset paging shared by `batches` and `featureTextBatches`, reading the next batch ahead when `prefetch`. */
+  async function* keyset<B>(read: (after: string | null, offset: number, limit: number) => Promise<B>, size: (batch: B) => number, lastCode: (batch: B) => string | null, page: Page, batchSize: number): AsyncGenerator<B> {
+    let remaining = page.limit ?? Infinity;
+    if (remaining <= 0) return;
+    const query = (after: string | null, offset: number) => {
+      const pending = read(after, offset, Math.min(batchSize, remaining));
+      // a prefetched batch the consumer never asks for (client gone) must not be an unhandled rejection
+      pending.catch(() => undefined);
+      return pending;
+    };
+    let next: Promise<B> | null = query(null, page.offset ?? 0);
+    for (;;) {
+      const limit = Math.min(batchSize, remaining);
+      const batch: B = await next!;
+      const count = size(batch);
+      remaining -= count;
+      const last = count < limit || remaining <= 0;
+      const after = lastCode(batch);
+      next = !last && prefetch ? query(after, 0) : null;
+      if (count) yield batch;
+      if (last) return;
+      next ??= query(after, 0);
+    }
   }
 
   return {
@@ -163,26 +234,15 @@ export function createFeaturesRepository(db: Kysely<DB>, { prefetch = false }: F
      * client downloads, and the embedded backend serves other requests between batches.
      */
     async *batches(filter: FeatureFilter, options: FeatureOptions, page: Page = {}, batchSize = BATCH_SIZE): AsyncGenerator<FeatureRow[]> {
-      let remaining = page.limit ?? Infinity;
-      if (remaining <= 0) return;
-      const query = (after: string | null, offset: number) => {
-        const pending = select(filter, options, after, { offset, limit: Math.min(batchSize, remaining) });
-        // a prefetched batch the consumer never asks for (client gone) must not be an unhandled rejection
-        pending.catch(() => undefined);
-        return pending;
-      };
-      let next: Promise<FeatureRow[]> | null = query(null, page.offset ?? 0);
-      for (;;) {
-        const limit = Math.min(batchSize, remaining);
-        const rows: FeatureRow[] = await next!;
-        remaining -= rows.length;
-        const last = rows.length < limit || remaining <= 0;
-        const after = rows.at(-1)?.code ?? null;
-        next = !last && prefetch ? query(after, 0) : null;
-        if (rows.length) yield rows;
-        if (last) return;
-        next ??= query(after, 0);
-      }
+      yield* keyset((after, offset, limit) => select(filter, options, after, { offset, limit }), (rows) => rows.length, (rows) => rows.at(-1)?.code ?? null, page, batchSize);
+    },
+
+    /**
+     * GeoJSON Features (RFC 7946: WGS 84, exterior rings counter-clockwise) in code order, as text batches of
+     * features joined by ",\n", keyset-paged like `batches`.
+     */
+    async *featureTextBatches(filter: FeatureFilter, options: FeatureTextOptions, batchSize = TEXT_BATCH_SIZE): AsyncGenerator<TextBatch> {
+      yield* keyset((after, _offset, limit) => selectText(filter, options, after, limit), (b) => b.count, (b) => b.last, {}, batchSize);
     },
 
     /** The sources behind an indicator's values at one vintage (commune rows; aggregates are terrinum's). */
@@ -247,6 +307,46 @@ function indicatorValues(indicators: readonly IndicatorColumn[]): RawBuilder<unk
     ),
   );
   return sql`LEFT JOIN LATERAL (SELECT ${sql.join(columns)} FROM indicator_value v WHERE v.territory_id = t.id OFFSET 0) vals ON true`;
+}
+
+/**
+ * One GeoJSON Feature as text, as `featureJson` (export/geojson.ts) writes it: id and properties code, name,
+ * then per indicator value, numerator and denominator as JSON reals (see `realText`). to_json escapes text as
+ * JSON.stringify does. The property names come from the catalogue allow-list, bound as parameters anyway.
+ */
+function featureText({ indicators, precision }: FeatureTextOptions): RawBuilder<unknown> {
+  const parts: RawBuilder<unknown>[] = [
+    sql`'{"type":"Feature","id":'`,
+    sql`to_json(t.code)::text`,
+    sql`',"geometry":'`,
+    sql`coalesce(ST_AsGeoJSON(ST_ForcePolygonCCW(t.geom), ${sql.lit(precision)}, 0), 'null')`,
+    sql`',"properties":{"code":'`,
+    sql`to_json(t.code)::text`,
+    sql`',"name":'`,
+    sql`to_json(t.name)::text`,
+  ];
+  indicators.forEach((indicator, index) => {
+    const fields = indicatorFields(indicator.id);
+    for (const [field, column] of [
+      [fields.value, 'value'],
+      [fields.numerator, 'numerator'],
+      [fields.denominator, 'denominator'],
+    ] as const) {
+      parts.push(sql`${`,${JSON.stringify(field)}:`}::text`, realText(sql.raw(`vals.${column}_${index}`)));
+    }
+  });
+  parts.push(sql`'}}'`);
+  return sql`concat(${sql.join(parts)})`;
+}
+
+/**
+ * A float8 as a JSON real, as `realJson` writes it: integers with ".0" (GDAL, hence QGIS, infers a field's type
+ * from the first features), null, NaN and infinities as null, else the shortest round-trip text (extra_float_digits
+ * 1), which is JavaScript's but for the exponent form of very small or large numbers (5e-05): the same number.
+ */
+function realText(x: RawBuilder<unknown>): RawBuilder<unknown> {
+  return sql`CASE WHEN NOT (abs(${x}) < 'Infinity'::float8) OR ${x} IS NULL THEN 'null'
+    WHEN ${x} = trunc(${x}) AND abs(${x}) < 1e15 THEN trunc(${x})::bigint::text || '.0' ELSE ${x}::text END`;
 }
 
 /** The outline in the output CRS and ring orientation. */
