@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import sqlite3InitModule from '@sqlite.org/sqlite-wasm';
 import { parse } from 'csv-parse/sync';
 import { geojson as fgb } from 'flatgeobuf';
 import { sql } from 'kysely';
@@ -42,6 +43,17 @@ async function ogrinfo(...args: string[]): Promise<string | null> {
   // a file GDAL only half understands says so on stderr
   expect(stderr.replace(/^INFO:.*$/gm, '').trim()).toBe('');
   return stdout;
+}
+
+/** Opens a database file's bytes with the official SQLite WebAssembly build (sql.js lacks the R*Tree module). */
+async function openSqlite(bytes: Uint8Array) {
+  const sqlite3 = await sqlite3InitModule();
+  const db = new sqlite3.oo1.DB();
+  const { capi } = sqlite3;
+  // a plain Uint8Array: the allocator rejects subclasses such as Buffer
+  const pointer = sqlite3.wasm.allocFromTypedArray(new Uint8Array(bytes));
+  db.checkRc(capi.sqlite3_deserialize(db, 'main', pointer, bytes.byteLength, bytes.byteLength, capi.SQLITE_DESERIALIZE_FREEONCLOSE | capi.SQLITE_DESERIALIZE_READONLY));
+  return db;
 }
 
 /** ogrinfo's "name (Type) = value" lines of one feature. */
@@ -211,6 +223,83 @@ describe.each(backends())('exports on %s', (backend) => {
     for (const row of earlyRows) expect(Number(row.illectronisme)).toBe(usage2023.find((r: any) => r.code === row.code).value);
   });
 
+  /**
+   * The gpkg_rtree_index extension (GeoPackage Annex F.3) on the commune layer: one index row per feature, a bounding
+   * box query through SQLite returns the features whose PostGIS envelope meets the box, and GDAL opens the layer
+   * with its index and answers `-spat` with exactly the communes PostGIS says intersect the box.
+   */
+  async function expectSpatialIndex(body: Uint8Array, file: string): Promise<void> {
+    // a box around the 40th commune's centre, 6 km a side, in Lambert-93
+    const { rows: centre } = await sql<{ x: number; y: number }>`
+      SELECT ST_X(c) x, ST_Y(c) y FROM (SELECT ST_Centroid(ST_Transform(geom, 2154)) c FROM territory WHERE level = 'commune' ORDER BY code OFFSET 40 LIMIT 1) s`.execute(app.database.db);
+    const [x0, y0, x1, y1] = [centre[0]!.x - 3000, centre[0]!.y - 3000, centre[0]!.x + 3000, centre[0]!.y + 3000];
+    const codes = async (predicate: 'envelope' | 'intersects', margin: number) => {
+      const box = sql`ST_MakeEnvelope(${x0 - margin}, ${y0 - margin}, ${x1 + margin}, ${y1 + margin}, 2154)`;
+      const test = predicate === 'envelope' ? sql`ST_Transform(geom, 2154) && ${box}` : sql`ST_Intersects(ST_Transform(geom, 2154), ${box})`;
+      const { rows } = await sql<{ code: string }>`SELECT code FROM territory WHERE level = 'commune' AND ${test} ORDER BY code`.execute(app.database.db);
+      return rows.map((r) => r.code);
+    };
+    const byEnvelope = await codes('envelope', 0);
+    const byGeometry = await codes('intersects', 0);
+    // the R-tree stores 32-bit floats (±0.5 m here): the box must not graze any envelope or outline within 2 m
+    expect(await codes('envelope', -2)).toEqual(byEnvelope);
+    expect(await codes('envelope', 2)).toEqual(byEnvelope);
+    expect(await codes('intersects', -2)).toEqual(byGeometry);
+    expect(await codes('intersects', 2)).toEqual(byGeometry);
+    expect(byGeometry.length).toBeGreaterThan(1);
+    expect(byEnvelope).toEqual(expect.arrayContaining(byGeometry));
+    expect(byEnvelope.length).toBeLessThan(demo.communes.length / 4);
+
+    const db = await openSqlite(body);
+    try {
+      expect(db.selectValue("SELECT sql FROM sqlite_master WHERE name = 'rtree_commune_geom'")).toBe('CREATE VIRTUAL TABLE "rtree_commune_geom" USING rtree(id, minx, maxx, miny, maxy)');
+      expect(db.selectValues("SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name")).toEqual(
+        ['delete', 'insert', 'update1', 'update2', 'update3', 'update4'].map((suffix) => `rtree_commune_geom_${suffix}`),
+      );
+      expect(db.selectArrays("SELECT table_name, column_name, scope FROM gpkg_extensions WHERE extension_name = 'gpkg_rtree_index'")).toEqual([['commune', 'geom', 'write-only']]);
+      expect(db.selectValue('SELECT count(*) FROM rtree_commune_geom')).toBe(demo.communes.length);
+      expect(db.selectValue('SELECT count(*) FROM rtree_commune_geom r JOIN commune c ON c.fid = r.id')).toBe(demo.communes.length);
+      const indexed = db.selectValues(
+        `SELECT c.code FROM rtree_commune_geom r JOIN commune c ON c.fid = r.id
+         WHERE r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ? ORDER BY c.code`,
+        [x1, x0, y1, y0],
+      );
+      expect(indexed).toEqual(byEnvelope);
+    } finally {
+      db.close();
+    }
+
+    const hasIndex = await ogrinfo(file, '-sql', "SELECT HasSpatialIndex('commune', 'geom')");
+    if (hasIndex === null) return;
+    expect(hasIndex).toMatch(/^ {2}HasSpatialIndex \(Integer\) = 1$/m);
+    // GDAL's debug log shows the query it runs for the box: a join on the index, not a scan of the geometries
+    const box = [x0, y0, x1, y1].map(String);
+    const { stdout: filtered, stderr: log } = await run('ogrinfo', ['-ro', '--debug', 'on', '-spat', ...box, '-geom=NO', file, 'commune'], { maxBuffer: 64 * 1024 * 1024, timeout: 60_000 });
+    expect(log).toMatch(/JOIN "rtree_commune_geom" r ON m\."fid" = r\.id WHERE r\.maxx >= /);
+    expect(log).not.toMatch(/^(ERROR|Warning)/m);
+    expect(filtered).toMatch(new RegExp(`Feature Count: ${byGeometry.length}\\b`));
+    expect([...filtered.matchAll(/^ {2}code \(String\) = (.*)$/gm)].map((m) => m[1]!).sort()).toEqual(byGeometry);
+
+    // the spec's triggers keep the index right when GDAL (hence QGIS) edits the layer: one commune deleted, one moved
+    const edited = path.join(dir, `${backend}-edited.gpkg`);
+    fs.copyFileSync(file, edited);
+    const [gone, moved] = byGeometry as [string, string];
+    for (const statement of [`DELETE FROM commune WHERE code = '${gone}'`, `UPDATE commune SET geom = (SELECT geom FROM commune WHERE fid = 1) WHERE code = '${moved}'`]) {
+      const { stderr } = await run('ogrinfo', [edited, '-sql', statement]);
+      expect(stderr.replace(/^INFO:.*$|^ +using driver.*$/gm, '').trim()).toBe('');
+    }
+    const after = await openSqlite(fs.readFileSync(edited));
+    try {
+      expect(after.selectValue('SELECT count(*) FROM rtree_commune_geom')).toBe(demo.communes.length - 1);
+      expect(after.selectValue('SELECT count(*) FROM rtree_commune_geom r JOIN commune c ON c.fid = r.id')).toBe(demo.communes.length - 1);
+      const box = (where: string) => after.selectArray(`SELECT minx, maxx, miny, maxy FROM rtree_commune_geom WHERE id = (SELECT fid FROM commune WHERE ${where})`);
+      const first = box('fid = 1')!;
+      box(`code = '${moved}'`)!.forEach((value, index) => expect(Math.abs(Number(value) - Number(first[index]))).toBeLessThanOrEqual(1));
+    } finally {
+      after.close();
+    }
+  }
+
   it('GeoPackage: EPSG:2154 written in the file, GPKG header and metadata, read by GDAL with the same values', async () => {
     const { status, headers, body, file } = await download(`/api/export/commune.gpkg?indicators=fibre_coverage&vintage=${latest}`);
     expect(status).toBe(200);
@@ -254,6 +343,8 @@ describe.each(backends())('exports on %s', (backend) => {
     expect(fields.name).toBe(accented.name);
     expect(Number(fields.fibre_coverage)).toBeCloseTo(stats.get(accented.code)!.value!, 12);
     expect(Number(fields.fibre_coverage_denominator)).toBe(stats.get(accented.code)!.denominator);
+
+    await expectSpatialIndex(body, file);
 
     // another CRS on request
     const mercator = await download(`/api/export/region.gpkg?crs=EPSG:3857&indicators=fibre_coverage`);
