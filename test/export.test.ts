@@ -300,6 +300,14 @@ describe.each(backends())('exports on %s', (backend) => {
     }
   }
 
+  it('HEAD answers the headers of the download without building it', async () => {
+    const response = await fetch(new URL(`/api/export/commune.gpkg?indicators=fibre_coverage&vintage=${latest}`, app.url), { method: 'HEAD' });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-disposition')).toBe(`attachment; filename="terrinum_commune_fibre_coverage_${latest}.gpkg"`);
+    expect(response.headers.get('content-length')).toBeNull();
+    expect((await response.arrayBuffer()).byteLength).toBe(0);
+  });
+
   it('GeoPackage: EPSG:2154 written in the file, GPKG header and metadata, read by GDAL with the same values', async () => {
     const { status, headers, body, file } = await download(`/api/export/commune.gpkg?indicators=fibre_coverage&vintage=${latest}`);
     expect(status).toBe(200);
@@ -423,6 +431,10 @@ describe.each(backends())('exports on %s', (backend) => {
       ['/api/export/commune.geojson?crs=2154', 400, 'crs'],
       ['/api/export/commune.gpkg?crs=abc', 400, 'crs'],
       ['/api/export/commune.gpkg?crs=999999', 400, 'crs'],
+      // in spatial_ref_sys, but no transformation to it ("No inverse operation"), and a geocentric (3D) system
+      ['/api/export/commune.gpkg?crs=3752', 400, 'crs'],
+      ['/api/export/commune.fgb?crs=4978', 400, 'crs'],
+      ['/api/export/commune.shp.zip?crs=3752', 400, 'crs'],
       ['/api/export/commune.gpkg?precision=3', 400, 'precision'],
       ['/api/export/commune.geojson?precision=16', 400, 'precision'],
       ['/api/export/commune.geojson?precision=-1', 400, 'precision'],

@@ -121,6 +121,10 @@ export async function requireKnownCrs(features: FeaturesRepository, text: string
   if (srid === null) throw new HttpError(400, 'invalid-crs', `${parameter} must be an EPSG code such as 2154, EPSG:2154 or ${epsgUri(2154)}, got "${text.slice(0, 80)}"`, parameter);
   const wkt = await features.crsWkt(srid);
   if (!wkt) throw new HttpError(400, 'unknown-crs', `${parameter}: EPSG:${srid} is not a coordinate system PostGIS knows`, parameter);
+  // 2D only: a geocentric or compound (3D) system would silently drop or misread coordinates
+  if (!/^(PROJCS|GEOGCS)\[/.test(wkt) || !(await features.canProject(srid))) {
+    throw new HttpError(400, 'unsupported-crs', `${parameter}: EPSG:${srid} cannot be used for France's outlines (not a 2D system, or PostGIS has no transformation to it)`, parameter);
+  }
   // a null TOWGS84 (RGF93 ≡ WGS 84 at this precision) makes GDAL read a BOUNDCRS instead of plain EPSG:2154
   return { srid, wkt: wkt.replace(/TOWGS84\[0,0,0,0,0,0,0\],/g, '') };
 }

@@ -170,6 +170,11 @@ export function exportRouter({ catalogue, database, resolve }: ApiDeps): Router 
     res.setHeader('Cache-Control', 'no-cache');
     res.setHeader('X-Terrinum-Data-Version', String(provenance.data_version.version));
 
+    // HEAD: the headers a GET would get, without building the file
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
     const columns = indicators.map((i) => ({ id: i.id, vintage: i.vintage }));
     await streamOrAbort(res, async () => {
       if (format === 'geojson') {
@@ -185,13 +190,13 @@ export function exportRouter({ catalogue, database, resolve }: ApiDeps): Router 
         await writeFlatGeobuf(res, batches, { name: level.id, srid: crs!.srid, wkt: crs!.wkt, count, extent, indicators, provenance });
       } else if (format === 'gpkg') {
         const wkt4326 = (await features.crsWkt(4326))!;
-        const batches = features.batches(filter, { indicators: columns, geometry: { format: 'wkb', srid: crs!.srid } });
+        const batches = untilClosed(res, features.batches(filter, { indicators: columns, geometry: { format: 'wkb', srid: crs!.srid } }));
         const bytes = await buildGeoPackage(batches, { table: level.id, identifier: provenance.title, description: provenance.attribution.join(' ; '), srid: crs!.srid, wkt: crs!.wkt, wkt4326, indicators, provenance });
         res.setHeader('Content-Length', bytes.byteLength);
         res.end(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
         return;
       } else {
-        const batches = features.batches(filter, { indicators: columns, geometry: { format: 'geojson', srid: crs!.srid, precision: 15, orientation: 'cw' } });
+        const batches = untilClosed(res, features.batches(filter, { indicators: columns, geometry: { format: 'geojson', srid: crs!.srid, precision: 15, orientation: 'cw' } }));
         const zip = await buildShapefileZip(batches, { baseName, wkt: crs!.wkt, indicators, provenance });
         res.setHeader('Content-Length', zip.byteLength);
         res.end(zip);
@@ -202,6 +207,17 @@ export function exportRouter({ catalogue, database, resolve }: ApiDeps): Router 
   });
 
   return router;
+}
+
+/**
+ * The batches of a file built whole before it is sent (GeoPackage, zipped Shapefile): reading stops when the client
+ * has gone, rather than building a national file nobody will receive.
+ */
+async function* untilClosed<T>(res: Response, batches: AsyncIterable<T>): AsyncGenerator<T> {
+  for await (const batch of batches) {
+    if (res.destroyed) throw new Error('the client closed the connection');
+    yield batch;
+  }
 }
 
 /**

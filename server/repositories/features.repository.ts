@@ -285,6 +285,21 @@ export function createFeaturesRepository(db: Kysely<DB>, { prefetch = false }: F
       const { rows } = await sql<{ srtext: string | null }>`SELECT srtext FROM spatial_ref_sys WHERE srid = ${srid}`.execute(db);
       return rows[0]?.srtext || null;
     },
+
+    /**
+     * Whether PostGIS projects a point of metropolitan France to `srid`: some codes of spatial_ref_sys have no
+     * usable operation ("No inverse operation", a missing grid file), which would fail an export midway.
+     */
+    async canProject(srid: number): Promise<boolean> {
+      try {
+        const { rows } = await sql<{ x: number | null; y: number | null }>`
+          SELECT ST_X(p) AS x, ST_Y(p) AS y FROM (SELECT ST_Transform(ST_SetSRID(ST_MakePoint(2.35, 46.5), 4326), ${srid}::int) AS p) AS t`.execute(db);
+        // the embedded PostGIS can answer an error with no rows (pglite #916)
+        return rows.length === 1 && Number.isFinite(rows[0]!.x) && Number.isFinite(rows[0]!.y);
+      } catch {
+        return false;
+      }
+    },
   };
 }
 
