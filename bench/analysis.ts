@@ -28,13 +28,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { sql, type Kysely, type Transaction } from 'kysely';
-import pg from 'pg';
 import { recomputeAllAggregates } from '../server/analysis/aggregate.ts';
 import { createLisaStep } from '../server/analysis/lisa.ts';
 import { ANALYSIS_STEPS, prepareAnalysisTransaction, type AnalysisStep } from '../server/analysis/recompute.ts';
 import { openDatabase, type Database } from '../server/db/database.ts';
 import { migrate } from '../server/db/migrate.ts';
 import type { DB } from '../server/db/schema.ts';
+import { seconds, withServerDatabase } from './lib.ts';
 import { buildNational, nationalEpci } from './national.ts';
 
 const { values: args } = parseArgs({ options: { communes: { type: 'string', default: '35000' }, backend: { type: 'string' } } });
@@ -201,17 +201,7 @@ async function benchmark(database: Database, backend: BackendName): Promise<Resu
   return { build: buildMs, inputs, full, issue };
 }
 
-async function admin(url: string, text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
 
-const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 /** The steps the issue's budget covers: aggregates and the analysis metrics (not other features' steps). */
 const ISSUE_STEPS = new Set(['aggregates', 'coverage', 'contiguity', 'lisa (start)', 'disparity', 'trend', 'access', 'lisa (finish)']);
 const total = (pass: Pass, only?: Set<string>) => [...pass.timings].reduce((sum, [step, ms]) => sum + (!only || only.has(step) ? ms : 0), 0);
@@ -229,24 +219,7 @@ if (args.backend !== 'server') {
 }
 
 if (args.backend !== 'embedded' && process.env.DATABASE_URL) {
-  const url = new URL(process.env.DATABASE_URL);
-  const name = `terrinum_bench_${process.pid}`;
-  const benchUrl = new URL(url);
-  benchUrl.pathname = `/${name}`;
-  await admin(url.toString(), `CREATE DATABASE ${name}`);
-  const drop = () => admin(url.toString(), `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  process.once('SIGINT', () => void drop().finally(() => process.exit(130)));
-  try {
-    await admin(benchUrl.toString(), 'CREATE EXTENSION postgis');
-    const database = await openDatabase({ databaseUrl: benchUrl.toString(), dataDir: '' });
-    try {
-      results.server = await benchmark(database, 'server');
-    } finally {
-      await database.close();
-    }
-  } finally {
-    await drop();
-  }
+  results.server = await withServerDatabase('terrinum_bench', (database) => benchmark(database, 'server'));
 }
 
 const { embedded, server } = results;

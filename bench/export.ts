@@ -20,12 +20,12 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
-import pg from 'pg';
 import { loadConfig } from '../server/config.ts';
 import { openDatabase, type Database } from '../server/db/database.ts';
 import { migrate } from '../server/db/migrate.ts';
 import { createApp } from '../server/http/app.ts';
 import { createLogger } from '../server/log.ts';
+import { mb, seconds, withServerDatabase } from './lib.ts';
 import { buildNational } from './national.ts';
 
 const { values: args } = parseArgs({ options: { communes: { type: 'string', default: '35000' }, backend: { type: 'string' } } });
@@ -144,18 +144,7 @@ async function benchmark(database: Database, backend: BackendName): Promise<Resu
   }
 }
 
-async function admin(url: string, text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
 
-const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
 const throughput = (m: Measure) => m.bytes / 1e6 / (m.ms / 1000);
 
 const results: Partial<Record<BackendName, Result>> = {};
@@ -166,19 +155,7 @@ if (args.backend !== 'server') {
 }
 
 if (args.backend !== 'embedded' && process.env.DATABASE_URL) {
-  const url = new URL(process.env.DATABASE_URL);
-  const name = `terrinum_bench_export_${process.pid}`;
-  const benchUrl = new URL(url);
-  benchUrl.pathname = `/${name}`;
-  await admin(url.toString(), `CREATE DATABASE ${name}`);
-  const drop = () => admin(url.toString(), `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  process.once('SIGINT', () => void drop().finally(() => process.exit(130)));
-  try {
-    await admin(benchUrl.toString(), 'CREATE EXTENSION postgis');
-    results.server = await benchmark(await openDatabase({ databaseUrl: benchUrl.toString(), dataDir: '' }), 'server');
-  } finally {
-    await drop();
-  }
+  results.server = await withServerDatabase('terrinum_bench_export', (database) => benchmark(database, 'server'));
 }
 
 console.log(

@@ -120,7 +120,8 @@ export async function withServerDatabase<T>(prefix: string, body: (database: Dat
     try {
       return await body(database, databaseUrl.toString());
     } finally {
-      await database.close();
+      // the body may have closed it already
+      await database.close().catch(() => undefined);
     }
   } finally {
     await drop();
