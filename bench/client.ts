@@ -36,6 +36,7 @@ import { migrate } from '../server/db/migrate.ts';
 import { CLIENT_DIR, createApp } from '../server/http/app.ts';
 import { createLogger } from '../server/log.ts';
 import { rebuildTileGeometry } from '../server/tiles/generalise.ts';
+import { STATS_FIELDS } from '../client/src/views/requests.ts';
 import { buildNational } from './national.ts';
 
 const { values: args } = parseArgs({
@@ -168,15 +169,19 @@ async function timedSwitch(page: Page, action: () => Promise<unknown>): Promise<
   return { wall: after.at - before.at, update: after.update, parts: after.parts };
 }
 
-/** The bare cost of the rows a switch needs: fetch + parse of /api/stats in the page. */
-async function fetchBaseline(page: Page, indicator: string, vintage: string): Promise<number> {
-  return page.evaluate(async ([id, v]) => {
+/**
+ * The bare cost of the rows a switch needs: fetch + parse of /api/stats in the page, every field (the default)
+ * or the fields the choropleth asks for (client/src/views/requests.ts STATS_FIELDS); and the JSON's size.
+ */
+async function fetchBaseline(page: Page, indicator: string, vintage: string, fields: readonly string[] | null): Promise<{ ms: number; bytes: number }> {
+  return page.evaluate(async ([id, v, f]) => {
     const started = performance.now();
-    const response = await fetch(`/api/stats/commune?indicator=${id}&vintage=${v}`, { cache: 'no-store' });
-    const body = (await response.json()) as { rows: unknown[] };
+    const response = await fetch(`/api/stats/commune?indicator=${id}&vintage=${v}${f ? `&fields=${f}` : ''}`, { cache: 'no-store' });
+    const text = await response.text();
+    const body = JSON.parse(text) as { rows: unknown[] };
     if (!body.rows.length) throw new Error('no rows');
-    return performance.now() - started;
-  }, [indicator, vintage] as const);
+    return { ms: performance.now() - started, bytes: text.length };
+  }, [indicator, vintage, fields?.join(',') ?? null] as const);
 }
 
 interface Switches {
@@ -185,6 +190,9 @@ interface Switches {
   vintageFirst: number[];
   vintageCached: number[];
   fetchBaseline: number[];
+  /** The same with the choropleth's fields= */
+  fetchFields: number[];
+  bytes: { all: number; fields: number };
   /** The parts of the cached indicator switches (fetch, build, colors, present, render). */
   parts: Record<string, number>[];
   /** Indicator switches timed from the test driver (Playwright round trips included). */
@@ -194,7 +202,7 @@ interface Switches {
 async function switches(browser: Browser, url: string, vintages: { fibre: string[]; usage: string }): Promise<Switches> {
   const context = await browser.newContext({ viewport: VIEWPORT, deviceScaleFactor: 1 });
   const page = await context.newPage();
-  const result: Switches = { indicatorFirst: [], indicatorCached: [], vintageFirst: [], vintageCached: [], fetchBaseline: [], parts: [], wall: [] };
+  const result: Switches = { indicatorFirst: [], indicatorCached: [], vintageFirst: [], vintageCached: [], fetchBaseline: [], fetchFields: [], bytes: { all: 0, fields: 0 }, parts: [], wall: [] };
   try {
     await page.goto(`${url}?view=choropleth&level=commune&indicator=fibre_coverage&lang=fr`);
     await page.waitForFunction(() => document.body.dataset.state === 'idle', undefined, { timeout: 300_000 });
@@ -218,7 +226,13 @@ async function switches(browser: Browser, url: string, vintages: { fibre: string
     result.vintageCached.push((await range(index)).update);
     result.vintageCached.push((await range(index - 1)).update);
     if (index >= 2) result.vintageFirst.push((await range(index - 2)).update);
-    for (let i = 0; i < 3; i++) result.fetchBaseline.push(await fetchBaseline(page, 'usage_internet_daily', vintages.usage));
+    for (let i = 0; i < 3; i++) {
+      const all = await fetchBaseline(page, 'usage_internet_daily', vintages.usage, null);
+      const some = await fetchBaseline(page, 'usage_internet_daily', vintages.usage, STATS_FIELDS.choropleth);
+      result.fetchBaseline.push(all.ms);
+      result.fetchFields.push(some.ms);
+      result.bytes = { all: all.bytes, fields: some.bytes };
+    }
   } finally {
     await context.close();
   }
@@ -237,10 +251,17 @@ interface Bundle {
   files: { name: string; raw: number; gzip: number; initial: boolean }[];
 }
 
-/** Sizes of the built map: what index.html loads (scripts, module preloads, styles), and the rest (lazy chunks). */
+/**
+ * Sizes of the built map: what it loads first — index.html's scripts, module preloads and styles, and what its
+ * small entry (client/src/boot.ts) imports at once, the app and its dependencies (listed in the entry's
+ * __vite__mapDeps) — and the rest (lazy chunks).
+ */
 function bundle(): Bundle {
   const html = fs.readFileSync(path.join(CLIENT_DIR, 'index.html'), 'utf8');
   const initialNames = new Set([...html.matchAll(/(?:src|href)="\/?(assets\/[^"]+)"/g)].map((m) => m[1]!));
+  const entry = html.match(/<script type="module"[^>]*src="\/?(assets\/[^"]+)"/)?.[1];
+  const deps = entry ? fs.readFileSync(path.join(CLIENT_DIR, entry), 'utf8').match(/__vite__mapDeps=[^\n]*?\[([^\]]*)\]/)?.[1] : undefined;
+  for (const name of deps?.match(/assets\/[^"`']+/g) ?? []) initialNames.add(name);
   const files = fs
     .readdirSync(path.join(CLIENT_DIR, 'assets'))
     .filter((name) => /\.(m?js|css)$/.test(name))
@@ -370,7 +391,8 @@ console.log(`  indicator, rows fetched               ${ms(indicatorFirst).padSta
 console.log(`  indicator, rows in the client cache   ${ms(indicatorCached).padStart(10)}   ${verdict(indicatorCached, GOALS.indicatorSwitchMs)}`);
 console.log(`  vintage, rows fetched                 ${ms(vintageFirst).padStart(10)}   ${(vintageFirst / fetchMs).toFixed(2)} × the bare fetch`);
 console.log(`  vintage, rows in the client cache     ${ms(vintageCached).padStart(10)}`);
-console.log(`  baseline: fetch + parse of the ${COMMUNES.toLocaleString('en')} /api/stats rows alone  ${ms(fetchMs)}`);
+console.log(`  baseline: fetch + parse of the ${COMMUNES.toLocaleString('en')} /api/stats rows alone  ${ms(fetchMs)} (every field, ${kb(switched.bytes.all)} of JSON)`);
+console.log(`            the same with the map's fields=                 ${ms(median(switched.fetchFields))} (${kb(switched.bytes.fields)} of JSON)`);
 console.log(`  indicator switches timed by the driver (select → idle, Playwright round trips included): median ${ms(median(switched.wall))}`);
 const partsOf = (kind: number) => {
   const list = switched.parts.filter((p) => p.kind === kind);

@@ -127,8 +127,8 @@ function sizeOf(file: string, origin?: Origin): FileSize {
 
 /**
  * Files a page loads before its first render: its HTML's scripts, preloads and styles, their static imports,
- * MapLibre's worker; with `entryImports`, also what its entry imports at once with import() (the embed's entry
- * loads the map's code so, right after sending its API requests).
+ * MapLibre's worker; with `entryImports`, also what its entry imports at once with import() (both entries load
+ * the map's code so, right after sending their API requests: client/src/embed/main.ts, client/src/boot.ts).
  */
 function initialFiles(html: string, entryImports = false): string[] {
   const page = fs.readFileSync(path.join(DIST, html), 'utf8');
@@ -312,7 +312,7 @@ const ownEmbed = embedTotal.all - embedTotal['maplibre-gl'] - embedTotal['deck.g
 const loader = sizeOf('embed.js', 'terrinum');
 const onDemand = onDemandFiles(embedFiles).map((file) => sizeOf(file));
 const onDemandTotal = total(onDemand);
-const mainFiles = initialFiles('index.html');
+const mainFiles = initialFiles('index.html', true);
 const mainTotal = total([...mainFiles.map((file) => sizeOf(file)), sizeOf('index.html', 'terrinum')]);
 const ownMain = mainTotal.all - mainTotal['maplibre-gl'] - mainTotal['deck.gl'];
 console.log(`

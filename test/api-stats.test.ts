@@ -101,7 +101,36 @@ describe.each(backends())('GET /api/stats filters and metric fields on %s', (bac
     expect(gaps).toEqual([...gaps].sort((a, b) => b - a));
   });
 
+  it('fields= sends the fields asked for (and code), with the values of the full answer; sorting reads them', async () => {
+    for (const level of ['commune', 'epci']) {
+      const full = await getJson(app, `/api/stats/${level}?indicator=fibre_coverage&vintage=${latest}`);
+      const fields = ['name', 'value', 'numerator', 'partial', 'lisa_class', 'gini', 'distance_m'];
+      const picked = await getJson(app, `/api/stats/${level}?indicator=fibre_coverage&vintage=${latest}&fields=${fields.join(',')}`);
+      expect(picked.status).toBe(200);
+      expect(picked.body).toMatchObject({ level, indicator: 'fibre_coverage', vintage: latest, total: full.body.total });
+      // a field the level does not carry (LISA above communes, disparity at communes) is left out, not null
+      const expected = ['code', ...fields.filter((f) => f in full.body.rows[0])].sort();
+      expect(expected.length).toBeGreaterThan(5);
+      for (const [i, row] of picked.body.rows.entries()) {
+        expect(Object.keys(row).sort()).toEqual(expected);
+        expect(row).toEqual(Object.fromEntries(expected.map((f) => [f, full.body.rows[i][f]])));
+      }
+    }
+    // the metrics not asked for are not read: a value-only answer still has every value
+    const values = await getJson(app, `/api/stats/commune?indicator=fibre_coverage&fields=value&sort=-value&limit=5`);
+    expect(values.body.rows.map((r: any) => Object.keys(r).sort())).toEqual(Array(5).fill(['code', 'value']));
+    const top = (await getJson(app, `/api/stats/commune?indicator=fibre_coverage&sort=-value&limit=5`)).body.rows;
+    expect(values.body.rows).toEqual(top.map((r: any) => ({ code: r.code, value: r.value })));
+    // sorting by a field that is not sent is refused, naming the fields that are
+    const refused = await getJson(app, `/api/stats/commune?indicator=fibre_coverage&fields=value&sort=name`);
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatchObject({ parameter: 'sort' });
+  });
+
   it.each([
+    ['/api/stats/commune?indicator=fibre_coverage&fields=value,nope', 400, 'fields'],
+    ['/api/stats/commune?indicator=fibre_coverage&fields=,', 400, 'fields'],
+    ['/api/stats/commune?indicator=fibre_coverage&fields=value&fields=name', 400, 'fields'],
     ['/api/stats/commune?indicator=fibre_coverage&bbox=1,2,3', 400, 'bbox'],
     ['/api/stats/commune?indicator=fibre_coverage&bbox=10,50,5,40', 400, 'bbox'],
     ['/api/stats/commune?indicator=fibre_coverage&bbox=a,b,c,d', 400, 'bbox'],

@@ -4,6 +4,7 @@
  */
 import type { FeatureCollection, MultiPolygon, Point, Polygon } from 'geojson';
 import type { Localized, Unit } from './i18n.ts';
+import { accessUrl, bivariateUrl, geometriesUrl, multispeedUrl, query, statsUrl, type StatsQuery } from './views/requests.ts';
 
 export type Bbox = [minLon: number, minLat: number, maxLon: number, maxLat: number];
 export type Level = 'commune' | 'epci' | 'departement' | 'region';
@@ -180,13 +181,6 @@ export async function getJsonOrNull<T>(url: string, signal?: AbortSignal): Promi
   }
 }
 
-const query = (params: Record<string, string | number | null | undefined>) => {
-  const search = new URLSearchParams();
-  for (const [key, value] of Object.entries(params)) if (value !== null && value !== undefined && value !== '') search.set(key, String(value));
-  const text = search.toString();
-  return text ? `?${text}` : '';
-};
-
 export function fetchMeta(): Promise<Meta> {
   return getJson<Meta>('/api/meta');
 }
@@ -196,30 +190,25 @@ export function fetchIndicators(): Promise<Indicator[]> {
 }
 
 export function fetchGeometries(level: string, within?: string | null, signal?: AbortSignal): Promise<Territories> {
-  return getJson<Territories>(`/api/geometries/${encodeURIComponent(level)}${query({ within })}`, signal);
+  return getJson<Territories>(geometriesUrl(level, within), signal);
 }
 
-export interface StatsQuery {
-  level: string;
-  indicator: string;
-  vintage?: string | null;
-  within?: string | null;
-}
+export type { StatsQuery } from './views/requests.ts';
 
 export function fetchStats(q: StatsQuery, signal?: AbortSignal): Promise<Stats> {
-  return getJson<Stats>(`/api/stats/${encodeURIComponent(q.level)}${query({ indicator: q.indicator, vintage: q.vintage, within: q.within })}`, signal);
+  return getJson<Stats>(statsUrl(q), signal);
 }
 
 export function fetchBivariate(level: string, x: string, y: string, vintage: string | null, within?: string | null, signal?: AbortSignal): Promise<Bivariate> {
-  return getJson<Bivariate>(`/api/bivariate/${encodeURIComponent(level)}${query({ x, y, vintage, within })}`, signal);
+  return getJson<Bivariate>(bivariateUrl(level, x, y, vintage, within), signal);
 }
 
 export function fetchMultispeed(level: string, indicator: string, vintage: string | null, signal?: AbortSignal): Promise<Multispeed> {
-  return getJson<Multispeed>(`/api/multispeed${query({ level, indicator, vintage })}`, signal);
+  return getJson<Multispeed>(multispeedUrl(level, indicator, vintage), signal);
 }
 
 export function fetchAccess(level: string, within?: string | null, signal?: AbortSignal): Promise<Access> {
-  return getJson<Access>(`/api/access/${encodeURIComponent(level)}${query({ within })}`, signal);
+  return getJson<Access>(accessUrl(level, within), signal);
 }
 
 /** TileJSON of a layer, or null when the server has no vector tiles (the map falls back to GeoJSON). */
@@ -229,6 +218,18 @@ export async function fetchTileJson(layer: string): Promise<TileJson | null> {
   } catch {
     return null;
   }
+}
+
+/**
+ * TileJSON of every level, or null when the server has no vector tiles (asked once, for the communes, before
+ * the other levels).
+ */
+export async function fetchTileJsons(): Promise<Map<Level, TileJson> | null> {
+  const first = await fetchTileJson(LEVELS[0]!);
+  if (!first?.tiles?.length) return null;
+  const answers = [first, ...(await Promise.all(LEVELS.slice(1).map((level) => fetchTileJson(level))))];
+  if (answers.some((answer) => !answer || !answer.tiles?.length)) return null;
+  return new Map(LEVELS.map((level, i) => [level, answers[i]!]));
 }
 
 export interface TileJson {

@@ -3,10 +3,10 @@
  * (by zoom or chosen), classes, time slider, search, side panel, data table, exports; the whole state in the URL.
  * This module wires the DOM; what a view shows is computed by views/*, drawn by map/*.
  */
-import './style.css';
 import type { Map as MapLibreMap } from 'maplibre-gl';
-import { LEVELS, exportUrl, fetchIndicators, fetchMeta, fetchStats, type Bbox, type Indicator, type Level, type Meta, type MultispeedRow } from './api.ts';
+import { LEVELS, exportUrl, fetchStats, type Bbox, type Indicator, type Level, type Meta, type MultispeedRow } from './api.ts';
 import { PALETTE, MULTISPEED_OUTLINE_COLOR } from './colors.ts';
+import { DEFAULT_INDICATOR, earlyRequests } from './early.ts';
 import { getLang, localized, parseLang, setLang, t, tKey, type Lang } from './i18n.ts';
 import { TerritoryMap } from './map/territory-map.ts';
 import type { PointsOverlay } from './map/points.ts';
@@ -20,7 +20,8 @@ import { DataTable } from './ui/table.ts';
 import { Timeline } from './ui/timeline.ts';
 import { Tooltip } from './ui/tooltip.ts';
 import { METHODS, type Method } from './views/classify.ts';
-import { parentLevel } from './views/common.ts';
+import { drawnLayers } from './views/common.ts';
+import { SPREAD_FIELDS } from './views/requests.ts';
 import { buildView, defaultUsage, fetchViewData, isCoverage, prefetchStats, resolveVintage, type ViewData, type ViewRequest } from './views/load.ts';
 import { ranking } from './views/multispeed.ts';
 import { VIEWS, hasMethod, isTimeless, levelsOf, usesUsageAxis, type ViewId, type ViewResult } from './views/types.ts';
@@ -60,9 +61,10 @@ declare global {
   }
 }
 
-const DEFAULT_INDICATOR = 'fibre_coverage';
 /** The legend's width (style.css .legend), to fit the map before the legend is drawn. */
 const LEGEND_WIDTH_PX = 266;
+/** The longest the first update waits for the tiles to be asked for before asking for its rows (update). */
+const FIRST_TILE_WAIT_MS = 500;
 /** The time slider's height, likewise. */
 const TIMELINE_HEIGHT_PX = 46;
 
@@ -373,8 +375,10 @@ async function update(): Promise<void> {
   state = { ...state, indicator: req.indicator.id, usage: req.usage?.id ?? state.usage, vintage: isTimeless(req.view) ? state.vintage : req.vintage };
   const lang = getLang();
   renderControls(req, lang);
-  // geometry (tiles) loads while the rows do
-  const shown = territoryMap.show({ level: req.level, outline: parentLevel(req.level), flags: req.view === 'multispeed' ? 'epci' : null });
+  // geometry (tiles) loads while the rows do; the first time, the tiles are asked for before the rows
+  // (TerritoryMap.tilesRequested): their parsing, the longest step of a first render, then overlaps the rows' query
+  const shown = territoryMap.show(drawnLayers(req.view, req.level));
+  if (!current) await territoryMap.tilesRequested(req.level, FIRST_TILE_WAIT_MS);
   const [data] = await Promise.all([fetchViewData(req), shown]);
   if (mine !== generation) return;
   const fetched = performance.now();
@@ -482,7 +486,7 @@ function rankingItem(row: MultispeedRow, req: ViewRequest, lang: Lang): HTMLLIEl
 
 /** Strip chart of the member communes' values of an EPCI, with the EPCI's own value as reference. */
 async function drawSpread(code: string, req: ViewRequest, lang: Lang): Promise<void> {
-  const stats = await fetchStats({ level: 'commune', indicator: req.indicator.id, vintage: req.vintage, within: `epci:${code}` });
+  const stats = await fetchStats({ level: 'commune', indicator: req.indicator.id, vintage: req.vintage, within: `epci:${code}`, fields: SPREAD_FIELDS });
   const container = document.getElementById('spread');
   if (!container || current?.data.view !== 'multispeed') return;
   const epci = current.data.multispeed.rows.find((r) => r.code === code);
@@ -627,10 +631,9 @@ function bindControls(): void {
 }
 
 async function start(): Promise<void> {
+  // sent by boot.ts before this code loaded: the catalogue and the tiles' descriptions
+  const early = earlyRequests();
   state = parseState(window.location.search);
-  // a link that names its level (or its camera) tells which rows the first view needs: ask for them now
-  const earlyLevel = levelsOf(state.view).length === 1 ? levelsOf(state.view)[0]! : (state.level ?? (state.camera ? levelForZoom(state.camera.zoom) : null));
-  if (earlyLevel && !isTimeless(state.view)) prefetchStats(earlyLevel, state.indicator ?? DEFAULT_INDICATOR, state.vintage);
   setLang(state.lang);
   window.terrinum.lang = state.lang;
   renderStaticTexts(state.lang);
@@ -638,20 +641,26 @@ async function start(): Promise<void> {
   bindControls();
 
   // the map is created as soon as /api/meta answers (extent, basemap), while the indicators still load
-  const loadingIndicators = fetchIndicators();
-  loadingIndicators.catch(() => undefined);
-  meta = await fetchMeta();
-  // ?geometry=geojson forces the GeoJSON path even when the server has tiles (the benchmark compares both)
-  const geometry = new URLSearchParams(window.location.search).get('geometry');
+  // without tiles (GeoJSON outlines), the rows are not held back for the first tiles (update): when a link names
+  // its level (or its camera), ask for them now, while the map is created
+  const earlyLevel = levelsOf(state.view).length === 1 ? levelsOf(state.view)[0]! : (state.level ?? (state.camera ? levelForZoom(state.camera.zoom) : null));
+  const { view: earlyView, indicator: earlyIndicator, vintage: earlyVintage } = state;
+  if (earlyLevel && earlyView !== 'access') {
+    void early.tiles.then((tiles) => {
+      if (!tiles) prefetchStats(earlyView, earlyLevel, earlyIndicator ?? DEFAULT_INDICATOR, earlyVintage);
+    });
+  }
+  meta = await early.meta;
   const creating = TerritoryMap.create({
     container: ui.map,
     basemapStyle: meta.basemapStyle,
     bbox: meta.bbox,
     camera: state.camera,
-    geometry: geometry === 'geojson' || geometry === 'tiles' ? geometry : 'auto',
+    geometry: early.geometry,
+    tileJson: early.tiles,
   });
   creating.catch(() => undefined);
-  indicators = await loadingIndicators;
+  indicators = await early.indicators;
   if (!indicators.length) throw new Error('The server lists no indicator');
   window.terrinum.marks.catalogue = performance.now();
   territoryMap = await creating;

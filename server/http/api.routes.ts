@@ -89,6 +89,7 @@ const statsOp = operation({
     bbox: bboxParam.optional(),
     codes: codesParam.optional(),
     y: schemas.indicatorName('y').optional().meta({ description: 'Second indicator: adds y, x_class, y_class, bivariate_class, typology and gap (as /api/bivariate).' }),
+    fields: schemas.statsFieldsParam.optional(),
     ...pagingQuery,
   }),
   responses: json('Rows of the level, by code unless sorted.', schemas.statsResponse),
@@ -261,7 +262,9 @@ export function apiRouter({ config, database, catalogue, territories, stats, met
     const vintage = resolve.vintage(indicator, query.vintage);
     const withinId = await resolve.within(query.within);
     const y = query.y === undefined ? null : await resolve.indicator(query.y, 'y');
-    const rows = await stats.rows(level.id, indicator.id, vintage, withinId, { bbox: query.bbox, codes: query.codes });
+    // fields= also spares the joins of the metrics nobody asked for (sorting reads the fields sent)
+    const fields = query.fields ? new Set<string>(['code', ...query.fields]) : null;
+    const rows = await stats.rows(level.id, indicator.id, vintage, withinId, { bbox: query.bbox, codes: query.codes }, fields);
     // classes are computed over the same territories as /api/bivariate (the level, or within=), then joined
     const pairs = y ? new Map((await bivariate(database.db, { level: level.id, x: indicator.id, y: y.id, vintage, withinId: withinId ?? undefined })).map((r) => [r.code, r])) : null;
     const coarser = level.rank > 0;
@@ -276,7 +279,8 @@ export function apiRouter({ config, database, catalogue, territories, stats, met
         ...(pairs ? bivariateFields(pairs.get(row.code)) : {}),
       };
     });
-    const page = sortAndPage(shaped, query, shaped[0] ? Object.keys(shaped[0]) : ['code']);
+    const picked = fields ? shaped.map((row) => Object.fromEntries(Object.entries(row).filter(([key]) => fields.has(key)))) : shaped;
+    const page = sortAndPage(picked, query, picked[0] ? Object.keys(picked[0]) : ['code']);
     res.json({
       level: level.id,
       indicator: indicator.id,

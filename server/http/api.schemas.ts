@@ -113,6 +113,24 @@ export const statsRow = z
   })
   .meta({ id: 'StatsRow' });
 
+/** The fields a stats row can carry, in the order they are documented (fields= picks among them). */
+export const STATS_FIELDS = Object.keys(statsRow.shape) as (keyof typeof statsRow.shape)[];
+
+/** `fields=code,name,value`: the row fields to send; `code` always is. */
+export const statsFieldsParam = z
+  .string({ error: 'must be given once, as a plain value' })
+  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+  .pipe(
+    z
+      .array(z.enum(STATS_FIELDS, { error: (issue) => `each field must be one of ${STATS_FIELDS.join(', ')}${typeof issue.input === 'string' ? `, got "${issue.input.slice(0, 40)}"` : ''}` }))
+      .min(1, 'must list at least one field')
+      .max(STATS_FIELDS.length, `at most ${STATS_FIELDS.length} fields`),
+  )
+  .meta({
+    description:
+      'Comma-separated row fields to send (code always is; a field the level does not carry is left out), e.g. code,name,value,numerator,denominator. Default: every field. Clients drawing a map ask for the few they show: national answers shrink several times.',
+  });
+
 export const statsResponse = z.object({
   level: z.string(),
   indicator: z.string(),

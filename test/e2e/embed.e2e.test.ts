@@ -214,6 +214,37 @@ async function expectCommuneColours(frame: Frame, image: Raster, rows: StatsRow[
 }
 
 /** Each legend class holding 3 territories or more covers pixels of the map. */
+/**
+ * Every outline the legend lists is drawn: its layer is visible; and the one drawn on top (the last: the
+ * multi-speed flag covers the EPCI outline where both run) has its colour on the map outside the legend (the
+ * legend's own line sample and text would count otherwise).
+ */
+async function expectLegendOutlinesDrawn(frame: Frame, image: Raster, minPixels = 100): Promise<void> {
+  const { outlines, legend } = await frame.evaluate(() => {
+    const map = window.terrinumEmbed.territoryMap!.map;
+    const box = document.getElementById('legend')!.getBoundingClientRect();
+    return {
+      legend: { x: box.x, y: box.y, width: box.width, height: box.height },
+      outlines: [...document.querySelectorAll<HTMLElement>('#legend [data-outline]')].map((item) => {
+        const key = item.dataset.outline!;
+        // outline-epci → the EPCI outline layer; multispeed → the flag layer
+        const layer = key.startsWith('outline-') ? `terrinum-${key.slice('outline-'.length)}-outline` : 'terrinum-epci-flag';
+        return { key, layer, visible: map.getLayoutProperty(layer, 'visibility') === 'visible', color: getComputedStyle(item.querySelector('.legend-outline-line')!).borderTopColor };
+      }),
+    };
+  });
+  const rect = await mapRect(frame);
+  for (const outline of outlines) expect(outline.visible, `legend outline ${outline.key}: layer ${outline.layer} visible`).toBe(true);
+  for (const outline of outlines.slice(-1)) {
+    const rgb = outline.color.match(/\d+/g)!.slice(0, 3).map(Number) as unknown as Rgb;
+    const x = Math.max(rect.x, legend.x);
+    const y = Math.max(rect.y, legend.y);
+    const overlap = { x, y, width: Math.max(0, Math.min(rect.x + rect.width, legend.x + legend.width) - x), height: Math.max(0, Math.min(rect.y + rect.height, legend.y + legend.height) - y) };
+    const drawn = countIn(image, rect, rgb) - countIn(image, overlap, rgb);
+    expect(drawn, `legend outline ${outline.key} (${outline.color}) on the map`).toBeGreaterThanOrEqual(minPixels);
+  }
+}
+
 async function expectLegendColoursOnMap(frame: Frame, image: Raster, minPixels = 40): Promise<void> {
   const rect = await mapRect(frame);
   const legend = await legendOf(frame);
@@ -595,6 +626,7 @@ describe('the embeddable widget (GET /embed, embed.js, <terrinum-map>)', { timeo
       const image = await raster(page, 'body', `view-${name}`);
       const rect = await mapRect(page.mainFrame());
       await expectLegendColoursOnMap(page.mainFrame(), image);
+      await expectLegendOutlinesDrawn(page.mainFrame(), image);
       if (within) await expectFitted(page.mainFrame());
       check?.(image, rect);
     }

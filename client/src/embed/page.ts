@@ -12,7 +12,7 @@ import { TerritoryMap } from '../map/territory-map.ts';
 import { DEFAULT_STATE, levelForZoom, roundCamera, serializeState, type MapState } from '../state.ts';
 import { renderLegend } from '../ui/legend.ts';
 import { Tooltip } from '../ui/tooltip.ts';
-import { parentLevel } from '../views/common.ts';
+import { drawnLayers } from '../views/common.ts';
 import { buildView, defaultUsage, fetchViewData, isCoverage, resolveVintage, type ViewRequest } from '../views/load.ts';
 import { hasMethod, isTimeless, levelsOf, usesUsageAxis, type ViewResult } from '../views/types.ts';
 import type { EmbedConfig, EmbedTerritory } from './config.ts';
@@ -162,6 +162,7 @@ export async function start(config: EmbedConfig, early: Prefetched): Promise<voi
     // a territory's own outlines are few: one GeoJSON request, no tiles of the neighbours
     geometry: config.within ? 'geojson' : 'auto',
     within: withinParam(config.within),
+    geometries: early.geometries,
     navigation: config.controls,
   }).then((map) => {
     mark('map');
@@ -170,8 +171,7 @@ export async function start(config: EmbedConfig, early: Prefetched): Promise<voi
     if (bbox) fitTo(map, bbox, config);
     return map;
   });
-  const showLevel = (map: TerritoryMap, level: Level) =>
-    map.show({ level, outline: config.view === 'multispeed' ? null : parentLevel(level), flags: config.view === 'multispeed' ? 'epci' : null });
+  const showLevel = (map: TerritoryMap, level: Level) => map.show(drawnLayers(config.view, level));
   // When the level drawn is known (the server resolved it), the outlines download and MapLibre's worker tiles
   // them while the view's data loads.
   const earlyShown = config.fill ? mapCreated.then((map) => showLevel(map, config.fill!)) : null;

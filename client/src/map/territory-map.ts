@@ -10,11 +10,12 @@
  *
  * Points (mediation places) are drawn by deck.gl over the map (points.ts, loaded on demand).
  */
-import { AttributionControl, Map as MapLibreMap, NavigationControl, setWorkerCount, setWorkerUrl, type GeoJSONSource, type LayerSpecification, type LngLatBoundsLike, type MapMouseEvent } from 'maplibre-gl';
+import { AttributionControl, Map as MapLibreMap, NavigationControl, setWorkerCount, setWorkerUrl, type GeoJSONSource, type LayerSpecification, type LngLatBoundsLike, type MapMouseEvent, type MapSourceDataEvent } from 'maplibre-gl';
 import maplibreWorkerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?url';
 import 'maplibre-gl/dist/maplibre-gl.css';
 import type { FeatureCollection } from 'geojson';
-import { LEVELS, fetchTileJson, type Bbox, type Level, type TileJson } from '../api.ts';
+import { LEVELS, fetchTileJsons, type Bbox, type Level, type TileJson } from '../api.ts';
+import { geometriesUrl } from '../views/requests.ts';
 import { rgbToCss, type Rgb } from '../colors.ts';
 import type { Camera } from '../state.ts';
 import { OFFLINE_STYLE, layerIds, levelLayers, sourceId } from './layers.ts';
@@ -28,6 +29,9 @@ setWorkerCount(Math.max(1, Math.min(4, globalThis.navigator?.hardwareConcurrency
 
 export type GeometryMode = 'tiles' | 'geojson';
 
+/** Time given to MapLibre's worker to send the tile requests it was just asked for (tilesRequested). */
+const WORKER_HEADSTART_MS = 30;
+
 export interface TerritoryMapOptions {
   container: HTMLElement;
   /** A MapLibre style URL (deployments that have a basemap); null: terrinum's layers over a plain background. */
@@ -37,8 +41,12 @@ export interface TerritoryMapOptions {
   camera?: Camera | null;
   /** 'auto': vector tiles when /tiles/{level}.json answers, else GeoJSON. */
   geometry?: 'auto' | GeometryMode;
+  /** The TileJSON of every level (fetchTileJsons), when the caller asked for it early; else asked here. */
+  tileJson?: Promise<ReadonlyMap<Level, TileJson> | null>;
   /** GeoJSON mode: restrict geometries to the territories sharing communes with this one (`epci:XE01`). */
   within?: string | null;
+  /** GeoJSON mode: outlines the caller asked for early (the embed, with `within`), by level; else fetched here. */
+  geometries?: ReadonlyMap<Level, Promise<FeatureCollection>>;
   interactive?: boolean;
   /** Keep the drawing buffer (the fact sheet copies the canvas into an image for printing). */
   preserveDrawingBuffer?: boolean;
@@ -113,21 +121,14 @@ export class TerritoryMap {
     map.keyboard.disableRotation();
     if (options.navigation ?? true) map.addControl(new NavigationControl({ showCompass: false }), 'top-right');
     const instance = new TerritoryMap(options, map);
-    const [, tiles] = await Promise.all([map.once('load'), options.geometry === 'geojson' ? Promise.resolve(null) : instance.probeTiles()]);
-    instance.mode = tiles && options.geometry !== 'geojson' ? 'tiles' : 'geojson';
+    const [, tiles] = await Promise.all([map.once('load'), options.geometry === 'geojson' ? Promise.resolve(null) : (options.tileJson ?? fetchTileJsons())]);
+    if (tiles && options.geometry !== 'geojson') {
+      instance.mode = 'tiles';
+      for (const [level, answer] of tiles) instance.tileJson.set(level, answer);
+    }
     instance.addLevels();
     instance.listen();
     return instance;
-  }
-
-  /** TileJSON of every level; false when the server has no vector tiles (asked once, for the communes). */
-  private async probeTiles(): Promise<boolean> {
-    const first = await fetchTileJson(LEVELS[0]!);
-    if (!first?.tiles?.length) return false;
-    const answers = [first, ...(await Promise.all(LEVELS.slice(1).map((level) => fetchTileJson(level))))];
-    if (answers.some((answer) => !answer || !answer.tiles?.length)) return false;
-    LEVELS.forEach((level, i) => this.tileJson.set(level, answers[i]!));
-    return true;
   }
 
   private addLevels(): void {
@@ -146,7 +147,10 @@ export class TerritoryMap {
           promoteId: 'code',
         });
       } else {
-        this.map.addSource(sourceId(level), { type: 'geojson', data: EMPTY, promoteId: 'code', tolerance: 0.375 });
+        // MapLibre's worker simplifies each GeoJSON outline on its own (tolerance in tile pixels): neighbours'
+        // shared borders then part into slivers. A territory's few dozen outlines (`within`) need no simplifying;
+        // the national fallback keeps MapLibre's default, or it could not be drawn at low zoom.
+        this.map.addSource(sourceId(level), { type: 'geojson', data: EMPTY, promoteId: 'code', tolerance: this.options.within ? 0 : 0.375 });
       }
       const layers = levelLayers(level, this.mode === 'tiles' ? (tiles?.vector_layers?.[0]?.id ?? level) : null);
       for (const key of Object.keys(groups) as Group[]) groups[key].push(...layers[key]);
@@ -167,9 +171,12 @@ export class TerritoryMap {
     if (this.mode === 'tiles') return Promise.resolve();
     let loaded = this.geojsonLoaded.get(level);
     if (!loaded) {
-      const within = this.options.within ? `?within=${encodeURIComponent(this.options.within)}` : '';
       const source = this.map.getSource(sourceId(level)) as GeoJSONSource;
-      loaded = source.setData(new URL(`/api/geometries/${level}${within}`, window.location.href).href);
+      const early = this.options.geometries?.get(level);
+      // a URL is fetched by MapLibre's worker; an early answer is handed over as it is
+      loaded = early
+        ? early.then((data) => source.setData(data))
+        : source.setData(new URL(geometriesUrl(level, this.options.within), window.location.href).href);
       this.geojsonLoaded.set(level, loaded);
     }
     return loaded;
@@ -266,6 +273,34 @@ export class TerritoryMap {
     this.map.on('click', (event) => {
       const hit = this.eventAt(event);
       if (hit) this.clickHandler?.(hit);
+    });
+  }
+
+  /**
+   * Resolves shortly after MapLibre asked its worker for a level's first tiles, or after `ms` (at once in GeoJSON
+   * mode). The embedded database answers one request at a time, in the server's own thread: a caller that waits
+   * for this before asking for a national JSON answer has the tiles served first, and MapLibre's workers parse
+   * them while the server reads the answer.
+   */
+  tilesRequested(level: Level, ms: number): Promise<void> {
+    if (this.mode !== 'tiles') return Promise.resolve();
+    const id = sourceId(level);
+    return new Promise((resolve) => {
+      const done = () => {
+        window.clearTimeout(timer);
+        this.map.off('sourcedataloading', requested);
+        resolve();
+      };
+      const requested = (event: MapSourceDataEvent) => {
+        // the worker sends the tile's request once it reads the message posted just before this event
+        if (event.sourceId === id && event.tile) {
+          this.map.off('sourcedataloading', requested);
+          window.clearTimeout(timer);
+          timer = window.setTimeout(done, WORKER_HEADSTART_MS);
+        }
+      };
+      let timer = window.setTimeout(done, ms);
+      this.map.on('sourcedataloading', requested);
     });
   }
 

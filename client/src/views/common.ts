@@ -2,15 +2,10 @@
 import type { Level } from '../api.ts';
 import { EPCI_OUTLINE_COLOR, EPCI_OUTLINE_WIDTH_PX, NO_DATA_COLOR, type Rgb } from '../colors.ts';
 import { formatInteger, t, tKey, type Lang } from '../i18n.ts';
+import { parentLevel } from './requests.ts';
 import type { LegendEntry, LegendOutline, TableColumn, TableRow } from './types.ts';
 
-/** The level whose outlines are drawn over a level's fills (null above the région). */
-export function parentLevel(level: Level): Level | null {
-  if (level === 'commune') return 'epci';
-  if (level === 'epci') return 'departement';
-  if (level === 'departement') return 'region';
-  return null;
-}
+export { drawnLayers, parentLevel } from './requests.ts';
 
 export function parentOutline(level: Level, lang: Lang): LegendOutline[] {
   const parent = parentLevel(level);

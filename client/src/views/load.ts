@@ -2,18 +2,7 @@
  * Fetches what a view needs from the API and builds it. Fetching is kept apart from building so that a
  * language switch or a new classification rebuilds from the same JSON (no network), and the embed reuses both.
  */
-import {
-  fetchAccess,
-  fetchBivariate,
-  fetchMultispeed,
-  fetchStats,
-  type Access,
-  type Bivariate,
-  type Indicator,
-  type Level,
-  type Multispeed,
-  type Stats,
-} from '../api.ts';
+import { getJson, type Indicator, type Level } from '../api.ts';
 import type { Lang } from '../i18n.ts';
 import { buildAccess } from './access.ts';
 import { buildBivariate, buildGap, buildTypology } from './bivariate.ts';
@@ -21,7 +10,10 @@ import { buildChoropleth } from './choropleth.ts';
 import type { Method } from './classify.ts';
 import { buildClusters } from './clusters.ts';
 import { buildMultispeed } from './multispeed.ts';
+import { STATS_FIELDS, loadViewData, statsUrl, type ViewData, type ViewRequestSpec } from './requests.ts';
 import type { ViewId, ViewResult } from './types.ts';
+
+export type { ViewData } from './requests.ts';
 
 export interface ViewRequest {
   view: ViewId;
@@ -35,12 +27,6 @@ export interface ViewRequest {
   /** Restrict to the territories sharing communes with this one (`epci:XE01`), as the embed does. */
   within?: string | null;
 }
-
-export type ViewData =
-  | { view: 'choropleth' | 'clusters'; stats: Stats }
-  | { view: 'bivariate' | 'typology' | 'gap'; stats: Stats; bivariate: Bivariate }
-  | { view: 'multispeed'; stats: Stats; multispeed: Multispeed }
-  | { view: 'access'; access: Access };
 
 /** The latest vintage when the one asked for is not one of the indicator's. */
 export function resolveVintage(indicator: Indicator, vintage: string | null | undefined): string {
@@ -57,9 +43,9 @@ export function defaultUsage(indicators: readonly Indicator[]): Indicator | null
   return indicators.find((i) => !isCoverage(i) && i.unit === 'ratio') ?? indicators.find((i) => !isCoverage(i)) ?? null;
 }
 
-/** Small cache of API answers by URL-like key: switching back and forth (or replaying the slider) is free. */
+/** Small cache of API answers by URL: switching back and forth (or replaying the slider) is free. */
 const cache = new Map<string, Promise<unknown>>();
-/** National rows weigh ~12 MB of JSON each: a dozen answers (a year of quarters and back) is the budget. */
+/** National rows weigh 4–5 MB of JSON each (fields= trimmed): a dozen answers (a year of quarters and back). */
 const CACHE_SIZE = 12;
 
 function cached<T>(key: string, load: () => Promise<T>): Promise<T> {
@@ -80,56 +66,57 @@ export function clearViewCache(): void {
   cache.clear();
 }
 
-/** Rows asked for before the catalogue was known (prefetchStats without a vintage: the latest), by level/indicator. */
-const latestPrefetch = new Map<string, Promise<Stats>>();
+/**
+ * Answers asked for before the catalogue was known, without a vintage (the server's latest), by their URL: a
+ * request for the same URL with a vintage takes the early answer when it is of that vintage.
+ */
+const latestPrefetch = new Map<string, Promise<{ vintage?: string }>>();
 
-const statsOf = (level: string, indicator: string, vintage: string, within?: string | null) =>
-  cached(`stats/${level}/${indicator}/${vintage}/${within ?? ''}`, async () => {
-    const early = within ? undefined : latestPrefetch.get(`${level}/${indicator}`);
+const withoutVintage = (url: string) => {
+  const [path, search = ''] = url.split('?');
+  const params = new URLSearchParams(search);
+  const vintage = params.get('vintage');
+  params.delete('vintage');
+  return { key: `${path}?${params}`, vintage };
+};
+
+/** GET through the cache (and the early answers). */
+function cachedJson<T>(url: string): Promise<T> {
+  return cached(url, async () => {
+    const { key, vintage } = withoutVintage(url);
+    const early = vintage ? latestPrefetch.get(key) : undefined;
     if (early) {
-      latestPrefetch.delete(`${level}/${indicator}`);
-      const stats = await early.catch(() => null);
-      if (stats?.vintage === vintage) return stats;
+      latestPrefetch.delete(key);
+      const answer = await early.catch(() => null);
+      if (answer?.vintage === vintage) return answer as T;
     }
-    return fetchStats({ level, indicator, vintage, within });
+    return getJson<T>(url);
   });
+}
+
+/** What a view asks the API for, by ids. */
+export const requestSpec = (request: ViewRequest): ViewRequestSpec => ({
+  view: request.view,
+  level: request.level,
+  indicator: request.indicator.id,
+  usage: request.usage?.id ?? null,
+  vintage: request.vintage,
+  within: request.within ?? null,
+});
 
 /**
  * Starts loading the rows a view will need before the map is ready (the largest download of a first render runs
  * meanwhile). Without a vintage the server answers the latest, which is what the view picks by default.
  */
-export function prefetchStats(level: string, indicator: string, vintage: string | null): void {
-  if (vintage) void statsOf(level, indicator, vintage).catch(() => undefined);
-  else if (!latestPrefetch.has(`${level}/${indicator}`)) latestPrefetch.set(`${level}/${indicator}`, fetchStats({ level, indicator }));
+export function prefetchStats(view: Exclude<ViewId, 'access'>, level: string, indicator: string, vintage: string | null): void {
+  const url = statsUrl({ level, indicator, vintage, fields: STATS_FIELDS[view] });
+  const { key } = withoutVintage(url);
+  if (vintage) void cachedJson(url).catch(() => undefined);
+  else if (!latestPrefetch.has(key)) latestPrefetch.set(key, getJson<{ vintage?: string }>(url));
 }
 
-export async function fetchViewData(request: ViewRequest): Promise<ViewData> {
-  const { view, level, indicator, vintage, within } = request;
-  switch (view) {
-    case 'choropleth':
-    case 'clusters':
-      return { view, stats: await statsOf(level, indicator.id, vintage, within) };
-    case 'bivariate':
-    case 'typology':
-    case 'gap': {
-      const usage = request.usage;
-      if (!usage) throw new Error('no usage indicator to compare coverage with');
-      const [stats, bivariate] = await Promise.all([
-        statsOf(level, indicator.id, vintage, within),
-        cached(`bivariate/${level}/${indicator.id}/${usage.id}/${vintage}/${within ?? ''}`, () => fetchBivariate(level, indicator.id, usage.id, vintage, within)),
-      ]);
-      return { view, stats, bivariate };
-    }
-    case 'multispeed': {
-      const [stats, multispeed] = await Promise.all([
-        statsOf('commune', indicator.id, vintage, within),
-        cached(`multispeed/epci/${indicator.id}/${vintage}`, () => fetchMultispeed('epci', indicator.id, vintage)),
-      ]);
-      return { view, stats, multispeed };
-    }
-    case 'access':
-      return { view, access: await cached(`access/${level}/${within ?? ''}`, () => fetchAccess(level, within)) };
-  }
+export function fetchViewData(request: ViewRequest): Promise<ViewData> {
+  return loadViewData(requestSpec(request), cachedJson);
 }
 
 export function buildView(data: ViewData, request: ViewRequest, lang: Lang): ViewResult {
