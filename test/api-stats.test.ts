@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Running } from '../server/main.ts';
 import { generateDemo } from '../server/demo/generate.ts';
@@ -142,5 +143,32 @@ describe.each(backends())('GET /api/stats filters and metric fields on %s', (bac
     const response = await getJson(app, path);
     expect(response.status).toBe(status);
     if (parameter) expect(response.body).toMatchObject({ status, parameter });
+  });
+  // last: it changes the database
+  it('replays an answer until the next import, with an ETag that revalidates to 304', async () => {
+    const path = `/api/stats/commune?indicator=fibre_coverage&vintage=${latest}&codes=X0001`;
+    const first = await fetch(new URL(path, app.url), { headers: { 'accept-encoding': 'gzip' } });
+    const firstBody = await first.json();
+    expect(first.status).toBe(200);
+    const again = await fetch(new URL(path, app.url), { headers: { 'accept-encoding': 'gzip' } });
+    expect(again.headers.get('x-answer-cache')).toBe('hit');
+    expect(again.headers.get('etag')).toBe(first.headers.get('etag'));
+    expect(await again.json()).toEqual(firstBody);
+    const revalidated = await fetch(new URL(path, app.url), { headers: { 'if-none-match': first.headers.get('etag')! } });
+    expect(revalidated.status).toBe(304);
+
+    // an import (the data version bumps) retires the answer: the new value is served within the version's TTL
+    const { db } = app.database;
+    await sql`
+      UPDATE indicator_value SET value = 0.123, numerator = 123, denominator = 1000
+      WHERE indicator_id = 'fibre_coverage' AND vintage = ${latest}
+        AND territory_id = (SELECT id FROM territory WHERE level = 'commune' AND code = 'X0001')`.execute(db);
+    await sql`UPDATE data_version SET version = version + 1`.execute(db);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const after = await fetch(new URL(path, app.url));
+    expect(after.headers.get('x-answer-cache')).toBe('miss');
+    expect(after.headers.get('etag')).not.toBe(first.headers.get('etag'));
+    expect((await after.json()).rows[0]).toMatchObject({ code: 'X0001', value: 0.123, numerator: 123, denominator: 1000 });
+    expect((await fetch(new URL(path, app.url), { headers: { 'if-none-match': first.headers.get('etag')! } })).status).toBe(200);
   });
 });

@@ -8,6 +8,11 @@ import type { StatsRepository } from '../repositories/stats.repository.ts';
 import type { TerritoriesRepository } from '../repositories/territories.repository.ts';
 import type { CatalogueService } from '../services/catalogue.service.ts';
 import { createSearchService } from '../services/search.service.ts';
+import { createDataVersionReader } from '../db/data-version.ts';
+import { createAnswerCache } from './answer-cache.ts';
+import { createFeaturesRepository } from '../repositories/features.repository.ts';
+import { writeChunk } from '../export/stream.ts';
+import { streamOrAbort } from './export.routes.ts';
 import { createTerritoryService } from '../services/territory.service.ts';
 import { HttpError } from './errors.ts';
 import { sortAndPage } from './paging.ts';
@@ -40,6 +45,11 @@ function withoutEmpty(req: Request): Request {
   const query = Object.fromEntries(Object.entries(req.query).filter(([, v]) => v !== ''));
   return { params: req.params, query } as unknown as Request;
 }
+
+/** Answers kept by the answer cache: a national commune list is ~10 MB of JSON (~1.3 MB gzipped). */
+const ANSWER_CACHE_BYTES = 64 * 1024 * 1024;
+/** How long a read of the data version is trusted (as the tiles do): another process's import shows within it. */
+const DATA_VERSION_TTL_MS = 1000;
 
 const json = (description: string, schema: z.ZodType | null) => ({ '200': { description, content: { 'application/json': schema } } });
 
@@ -213,6 +223,9 @@ export function apiRouter({ config, database, catalogue, territories, stats, met
   const router = Router();
   const territoryService = createTerritoryService(catalogue, territories);
   const searchService = createSearchService(database.db);
+  // the lists a map view loads and the territory profiles, replayed until the next import
+  const features = createFeaturesRepository(database.db, { prefetch: database.backend === 'postgis' });
+  const answers = createAnswerCache(createDataVersionReader(database, DATA_VERSION_TTL_MS), ANSWER_CACHE_BYTES);
   const get = (op: Operation<z.ZodObject, z.ZodObject>, handler: RequestHandler) => router.get(routePath(op), handler);
 
   get(healthOp, async (_req, res) => {
@@ -254,111 +267,133 @@ export function apiRouter({ config, database, catalogue, territories, stats, met
     );
   });
 
-  get(statsOp, async (req, res) => {
-    const params = statsOp.params(req);
-    const query = statsOp.query(withoutEmpty(req));
-    const level = await resolve.level(params.level);
-    const indicator = await resolve.indicator(query.indicator);
-    const vintage = resolve.vintage(indicator, query.vintage);
-    const withinId = await resolve.within(query.within);
-    const y = query.y === undefined ? null : await resolve.indicator(query.y, 'y');
-    // fields= also spares the joins of the metrics nobody asked for (sorting reads the fields sent)
-    const fields = query.fields ? new Set<string>(['code', ...query.fields]) : null;
-    const rows = await stats.rows(level.id, indicator.id, vintage, withinId, { bbox: query.bbox, codes: query.codes }, fields);
-    // classes are computed over the same territories as /api/bivariate (the level, or within=), then joined
-    const pairs = y ? new Map((await bivariate(database.db, { level: level.id, x: indicator.id, y: y.id, vintage, withinId: withinId ?? undefined })).map((r) => [r.code, r])) : null;
-    const coarser = level.rank > 0;
-    const shaped = rows.map((row) => {
-      const { lisa_i, lisa_p, lisa_class, gini, theil, cv, interdecile_ratio, share_population_below, multispeed, share_population_beyond_10km, share_population_beyond_20km, ...rest } = row;
-      return {
-        ...rest,
-        // ARCEP ratios can exceed 100 %: the raw value is kept, the display value is capped
-        display_value: row.value !== null && indicator.unit === 'ratio' ? Math.min(row.value, 1) : row.value,
+  get(
+    statsOp,
+    answers.cached(async (req, res) => {
+      const params = statsOp.params(req);
+      const query = statsOp.query(withoutEmpty(req));
+      const level = await resolve.level(params.level);
+      const indicator = await resolve.indicator(query.indicator);
+      const vintage = resolve.vintage(indicator, query.vintage);
+      const withinId = await resolve.within(query.within);
+      const y = query.y === undefined ? null : await resolve.indicator(query.y, 'y');
+      // fields= also spares the joins of the metrics nobody asked for (sorting reads the fields sent)
+      const fields = query.fields ? new Set<string>(['code', ...query.fields]) : null;
+      const rows = await stats.rows(level.id, indicator.id, vintage, withinId, { bbox: query.bbox, codes: query.codes }, fields);
+      // classes are computed over the same territories as /api/bivariate (the level, or within=), then joined
+      const pairs = y ? new Map((await bivariate(database.db, { level: level.id, x: indicator.id, y: y.id, vintage, withinId: withinId ?? undefined })).map((r) => [r.code, r])) : null;
+      const coarser = level.rank > 0;
+      const shaped = rows.map((row) => {
+        const { lisa_i, lisa_p, lisa_class, gini, theil, cv, interdecile_ratio, share_population_below, multispeed, share_population_beyond_10km, share_population_beyond_20km, ...rest } = row;
+        return {
+          ...rest,
+          // ARCEP ratios can exceed 100 %: the raw value is kept, the display value is capped
+          display_value: row.value !== null && indicator.unit === 'ratio' ? Math.min(row.value, 1) : row.value,
+          vintage,
+          ...(coarser ? { gini, theil, cv, interdecile_ratio, share_population_below, multispeed, share_population_beyond_10km, share_population_beyond_20km } : { lisa_i, lisa_p, lisa_class }),
+          ...(pairs ? bivariateFields(pairs.get(row.code)) : {}),
+        };
+      });
+      const picked = fields ? shaped.map((row) => Object.fromEntries(Object.entries(row).filter(([key]) => fields.has(key)))) : shaped;
+      const page = sortAndPage(picked, query, picked[0] ? Object.keys(picked[0]) : ['code']);
+      res.json({
+        level: level.id,
+        indicator: indicator.id,
         vintage,
-        ...(coarser ? { gini, theil, cv, interdecile_ratio, share_population_below, multispeed, share_population_beyond_10km, share_population_beyond_20km } : { lisa_i, lisa_p, lisa_class }),
-        ...(pairs ? bivariateFields(pairs.get(row.code)) : {}),
-      };
-    });
-    const picked = fields ? shaped.map((row) => Object.fromEntries(Object.entries(row).filter(([key]) => fields.has(key)))) : shaped;
-    const page = sortAndPage(picked, query, picked[0] ? Object.keys(picked[0]) : ['code']);
-    res.json({
-      level: level.id,
-      indicator: indicator.id,
-      vintage,
-      ...(y ? { y: y.id } : {}),
-      synthetic: indicator.synthetic || (y?.synthetic ?? false) || (await territories.isSynthetic()),
-      total: page.total,
-      rows: page.rows,
-    });
-  });
+        ...(y ? { y: y.id } : {}),
+        synthetic: indicator.synthetic || (y?.synthetic ?? false) || (await territories.isSynthetic()),
+        total: page.total,
+        rows: page.rows,
+      });
+    }),
+  );
 
-  get(multispeedOp, async (req, res) => {
-    const query = multispeedOp.query(withoutEmpty(req));
-    const level = await resolve.level(query.level ?? 'epci');
-    if (level.rank === 0) throw new HttpError(400, 'invalid-level', 'multi-speed territories are coarser levels: level=epci, departement or region', 'level');
-    const indicator = await resolve.indicator(query.indicator);
-    const vintage = resolve.vintage(indicator, query.vintage);
-    const withinId = await resolve.within(query.within);
-    const stored = await metrics.disparity(level.id, indicator.id, vintage, withinId);
-    // another X than the stored one: share below and flag recomputed from member communes, same formula
-    const threshold = query.threshold ?? stored[0]?.threshold_points ?? config.disparityThreshold;
-    const rows = rankMultispeed(await disparityAtThreshold(database.db, stored, { level: level.id, indicator: indicator.id, vintage, thresholdPoints: threshold }));
-    // by default the ranking order: rank 1 first, unranked (partial) territories last
-    const ranking = [...rows].sort((a, b) => (a.rank ?? Infinity) - (b.rank ?? Infinity) || a.code.localeCompare(b.code));
-    const page = sortAndPage(query.sort ? rows : ranking, query, Object.keys(rows[0] ?? { code: 1 }));
-    res.json({ level: level.id, indicator: indicator.id, vintage, threshold, rule: MULTISPEED_RULE, total: page.total, rows: page.rows });
-  });
+  get(
+    multispeedOp,
+    answers.cached(async (req, res) => {
+      const query = multispeedOp.query(withoutEmpty(req));
+      const level = await resolve.level(query.level ?? 'epci');
+      if (level.rank === 0) throw new HttpError(400, 'invalid-level', 'multi-speed territories are coarser levels: level=epci, departement or region', 'level');
+      const indicator = await resolve.indicator(query.indicator);
+      const vintage = resolve.vintage(indicator, query.vintage);
+      const withinId = await resolve.within(query.within);
+      const stored = await metrics.disparity(level.id, indicator.id, vintage, withinId);
+      // another X than the stored one: share below and flag recomputed from member communes, same formula
+      const threshold = query.threshold ?? stored[0]?.threshold_points ?? config.disparityThreshold;
+      const rows = rankMultispeed(await disparityAtThreshold(database.db, stored, { level: level.id, indicator: indicator.id, vintage, thresholdPoints: threshold }));
+      // by default the ranking order: rank 1 first, unranked (partial) territories last
+      const ranking = [...rows].sort((a, b) => (a.rank ?? Infinity) - (b.rank ?? Infinity) || a.code.localeCompare(b.code));
+      const page = sortAndPage(query.sort ? rows : ranking, query, Object.keys(rows[0] ?? { code: 1 }));
+      res.json({ level: level.id, indicator: indicator.id, vintage, threshold, rule: MULTISPEED_RULE, total: page.total, rows: page.rows });
+    }),
+  );
 
-  get(bivariateOp, async (req, res) => {
-    const params = bivariateOp.params(req);
-    const query = bivariateOp.query(withoutEmpty(req));
-    const level = await resolve.level(params.level);
-    const x = await resolve.indicator(query.x, 'x');
-    const y = await resolve.indicator(query.y, 'y');
-    // each axis uses its latest vintage at or before the requested one; by default the later of the two latest
-    const vintage = query.vintage ? resolve.vintageFormat(query.vintage) : [x.vintages.at(-1) ?? '', y.vintages.at(-1) ?? ''].sort(compareVintages).at(-1)!;
-    const withinId = await resolve.within(query.within);
-    try {
-      const thresholds = query.thresholds ? parseThresholds(query.thresholds) : undefined;
-      const rows = await bivariate(database.db, { level: level.id, x: x.id, y: y.id, vintage, thresholds, withinId: withinId ?? undefined });
+  get(
+    bivariateOp,
+    answers.cached(async (req, res) => {
+      const params = bivariateOp.params(req);
+      const query = bivariateOp.query(withoutEmpty(req));
+      const level = await resolve.level(params.level);
+      const x = await resolve.indicator(query.x, 'x');
+      const y = await resolve.indicator(query.y, 'y');
+      // each axis uses its latest vintage at or before the requested one; by default the later of the two latest
+      const vintage = query.vintage ? resolve.vintageFormat(query.vintage) : [x.vintages.at(-1) ?? '', y.vintages.at(-1) ?? ''].sort(compareVintages).at(-1)!;
+      const withinId = await resolve.within(query.within);
+      try {
+        const thresholds = query.thresholds ? parseThresholds(query.thresholds) : undefined;
+        const rows = await bivariate(database.db, { level: level.id, x: x.id, y: y.id, vintage, thresholds, withinId: withinId ?? undefined });
+        const page = sortAndPage(rows, query, Object.keys(rows[0] ?? { code: 1 }));
+        res.json({ level: level.id, x: x.id, y: y.id, vintage, total: page.total, rows: page.rows });
+      } catch (error) {
+        if (error instanceof BivariateInputError) throw new HttpError(400, 'invalid-parameter', error.message, error.parameter);
+        throw error;
+      }
+    }),
+  );
+
+  get(
+    accessOp,
+    answers.cached(async (req, res) => {
+      const params = accessOp.params(req);
+      const query = accessOp.query(withoutEmpty(req));
+      const level = await resolve.level(params.level);
+      const withinId = await resolve.within(query.within);
+      const rows = await metrics.access(level.id, withinId);
       const page = sortAndPage(rows, query, Object.keys(rows[0] ?? { code: 1 }));
-      res.json({ level: level.id, x: x.id, y: y.id, vintage, total: page.total, rows: page.rows });
-    } catch (error) {
-      if (error instanceof BivariateInputError) throw new HttpError(400, 'invalid-parameter', error.message, error.parameter);
-      throw error;
-    }
-  });
-
-  get(accessOp, async (req, res) => {
-    const params = accessOp.params(req);
-    const query = accessOp.query(withoutEmpty(req));
-    const level = await resolve.level(params.level);
-    const withinId = await resolve.within(query.within);
-    const rows = await metrics.access(level.id, withinId);
-    const page = sortAndPage(rows, query, Object.keys(rows[0] ?? { code: 1 }));
-    res.json({ level: level.id, total: page.total, rows: page.rows });
-  });
+      res.json({ level: level.id, total: page.total, rows: page.rows });
+    }),
+  );
 
   get(geometriesOp, async (req, res) => {
     const params = geometriesOp.params(req);
     const query = geometriesOp.query(withoutEmpty(req));
     const level = await resolve.level(params.level);
     const withinId = await resolve.within(query.within);
-    const rows = await territories.outlines(level.id, withinId, { bbox: query.bbox, codes: query.codes });
-    // Geometry text comes from PostGIS as is; the collection is assembled without re-parsing it.
+    // streamed in batches written by the database (as the GeoJSON export): a national level is never held whole
+    const batches = features.featureTextBatches(
+      { level: level.id, withinId, bbox: query.bbox ? { box: query.bbox, srid: 4326 } : null, codes: query.codes ?? null, requireGeometry: true },
+      { indicators: [], precision: 6 },
+    );
     res.type('application/geo+json');
-    res.write('{"type":"FeatureCollection","features":[');
-    rows.forEach((row, index) => {
-      res.write(`${index ? ',' : ''}{"type":"Feature","properties":${JSON.stringify({ code: row.code, name: row.name })},"geometry":${row.geometry}}`);
+    await streamOrAbort(res, async () => {
+      if (!(await writeChunk(res, '{"type":"FeatureCollection","features":[\n'))) return;
+      let written = 0;
+      for await (const batch of batches) {
+        if (!(await writeChunk(res, written ? `,\n${batch.text}` : batch.text))) return;
+        written += batch.count;
+      }
+      res.end('\n]}\n');
     });
-    res.end(']}');
   });
 
-  get(territoryOp, async (req, res) => {
-    const params = territoryOp.params(req);
-    const level = await resolve.level(params.level);
-    res.json(await territoryService.profile(level.id, params.code));
-  });
+  get(
+    territoryOp,
+    answers.cached(async (req, res) => {
+      const params = territoryOp.params(req);
+      const level = await resolve.level(params.level);
+      res.json(await territoryService.profile(level.id, params.code));
+    }),
+  );
 
   get(searchOp, async (req, res) => {
     const query = searchOp.query(withoutEmpty(req));

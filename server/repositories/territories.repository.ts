@@ -211,17 +211,6 @@ export function createTerritoriesRepository(db: Kysely<DB>) {
       if (ids.length === 0) return Promise.resolve([]);
       return db.selectFrom('source').select(['id', 'kind', 'name', 'publisher', 'licence', 'vintage', 'url', 'synthetic', 'imported_at']).where('id', 'in', ids).orderBy('id').execute();
     },
-
-    /** Outlines of one level as GeoJSON text per territory (6 decimals ≈ 0.1 m), optionally within another territory. */
-    outlines(level: string, withinId: number | null, filter: TerritoryFilter = {}) {
-      let query = db
-        .selectFrom('territory as t')
-        .select(['t.code', 't.name', sql<string>`ST_AsGeoJSON(t.geom, 6)`.as('geometry')])
-        .where('t.level', '=', level)
-        .where('t.geom', 'is not', null);
-      for (const condition of territoryConditions(level, { ...filter, withinId })) query = query.where(condition);
-      return query.orderBy('t.code').execute();
-    },
   };
 }
 
