@@ -5,6 +5,7 @@
 import type { FeatureCollection, MultiPolygon, Point, Polygon } from 'geojson';
 import type { Localized, Unit } from './i18n.ts';
 import { accessUrl, bivariateUrl, geometriesUrl, multispeedUrl, query, statsUrl, type StatsQuery } from './views/requests.ts';
+import type { BivariateRow } from '../../server/analysis/bivariate.ts';
 
 export type Bbox = [minLon: number, minLat: number, maxLon: number, maxLat: number];
 export type Level = 'commune' | 'epci' | 'departement' | 'region';
@@ -61,19 +62,8 @@ export interface Stats {
   rows: StatsRow[];
 }
 
-export interface BivariateRow {
-  code: string;
-  name: string;
-  x: number;
-  y: number;
-  x_vintage: string;
-  y_vintage: string;
-  x_class: 1 | 2 | 3;
-  y_class: 1 | 2 | 3;
-  bivariate_class: string;
-  typology: string;
-  gap: number;
-}
+// the row shape the server writes (type only: erased from the bundle)
+export type { BivariateRow };
 
 export interface Bivariate {
   level: string;

@@ -146,7 +146,11 @@ export function parseLang(value: string | null | undefined): Lang | null {
 
 /** A UI string; `{name}` placeholders are replaced from `params`. */
 export function t(key: StringKey, lang: Lang = current, params?: Record<string, string | number>): string {
-  const text = STRINGS[key][lang];
+  return fill(STRINGS[key][lang], params);
+}
+
+/** `{name}` placeholders replaced by their parameter (left as they are when it is missing). */
+export function fill(text: string, params?: Record<string, string | number>): string {
   if (!params) return text;
   return text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in params ? String(params[name]) : whole));
 }

@@ -7,6 +7,7 @@ import type { TerritoryMap } from '../map/territory-map.ts';
 import type { ViewResult } from '../views/types.ts';
 import type { EmbedConfig } from './config.ts';
 import { embedText } from './strings.ts';
+import { t } from '../i18n.ts';
 
 export type EmbedState = 'loading' | 'idle' | 'error';
 
@@ -77,7 +78,7 @@ export function showError(error: unknown, config: Pick<EmbedConfig, 'lang'> | nu
   title.textContent = embedText('cannotShow', lang);
   const detail = document.createElement('p');
   detail.className = 'embed-status-detail';
-  detail.textContent = /webgl/i.test(message) ? embedText('noWebgl', lang) : `${embedText('loadError', lang)} — ${message}`;
+  detail.textContent = /webgl/i.test(message) ? embedText('noWebgl', lang) : `${t('loadError', lang)} — ${message}`;
   status.setAttribute('role', 'alert');
   status.replaceChildren(title, detail);
   setState('error');

@@ -91,7 +91,7 @@ function renderFooter(config: EmbedConfig, meta: Meta): void {
   const sources = meta.attribution.filter((line) => !notices.some((notice) => line.includes(notice)));
   ui.notice.hidden = !meta.synthetic;
   ui.notice.textContent = meta.synthetic ? t('syntheticBanner', lang) : '';
-  ui.sources.textContent = sources.length ? `${embedText('sources', lang)}${lang === 'fr' ? '\u00a0: ' : ': '}${sources.join(' · ')}` : '';
+  ui.sources.textContent = sources.length ? `${t('sources', lang)}${lang === 'fr' ? '\u00a0: ' : ': '}${sources.join(' · ')}` : '';
   ui.sources.title = sources.join('\n');
   ui.link.textContent = embedText('fullMap', lang);
   ui.link.title = embedText('fullMapTitle', lang);

@@ -1,14 +1,12 @@
 /** The embed's own UI strings (French first, English), beside the shared ones of ../i18n.ts. Pure. */
-import type { Lang } from '../i18n.ts';
+import { fill, type Lang } from '../i18n.ts';
 
 const STRINGS = {
   fullMap: { fr: 'Ouvrir la carte complète', en: 'Open the full map' },
   fullMapTitle: { fr: 'La même carte dans terrinum, avec recherche, fiches et exports (nouvel onglet)', en: 'The same map in terrinum, with search, fact sheets and exports (new tab)' },
-  sources: { fr: 'Sources', en: 'Sources' },
   wholeTerritory: { fr: 'Ensemble du territoire', en: 'Whole territory' },
   mapOf: { fr: 'Carte : {title}', en: 'Map: {title}' },
   cannotShow: { fr: 'Cette carte ne peut pas s’afficher', en: 'This map cannot be shown' },
-  loadError: { fr: 'Impossible de charger les données', en: 'Could not load the data' },
   noWebgl: { fr: 'Le navigateur ne peut pas dessiner la carte (WebGL indisponible).', en: 'The browser cannot draw the map (WebGL is not available).' },
   frameTitle: { fr: 'Carte terrinum', en: 'terrinum map' },
   // the "Intégrer" dialog
@@ -40,6 +38,5 @@ const STRINGS = {
 export type EmbedStringKey = keyof typeof STRINGS;
 
 export function embedText(key: EmbedStringKey, lang: Lang, params?: Record<string, string>): string {
-  const text = STRINGS[key][lang];
-  return params ? text.replace(/\{(\w+)\}/g, (whole, name: string) => params[name] ?? whole) : text;
+  return fill(STRINGS[key][lang], params);
 }
