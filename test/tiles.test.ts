@@ -11,6 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { operations } from '../server/http/validation.ts';
 import { tileGeometryStep } from '../server/tiles/generalise.ts';
 import { bandOf, bandTolerance } from '../server/tiles/layers.ts';
+import { PRECUT_MAX_ZOOM } from '../server/tiles/precut.ts';
+import { renderTile } from '../server/tiles/render.ts';
 import { importIndicator } from '../server/import/indicator.ts';
 import type { Running } from '../server/main.ts';
 import { backends, openDemoDatabase } from './helpers/db.ts';
@@ -369,6 +371,11 @@ describe.each(backends())('vector tiles (%s)', (backend) => {
     const before = await get(running, url);
     expect(before.status).toBe(200);
     const codes = decode(before.body, 'commune').map((f) => String(f.properties.code)).slice(0, 5);
+    // and a shallower tile, of the zooms cut beforehand (embedded: their values read once per data version)
+    const lowZoom = Math.min(cover.fit, PRECUT_MAX_ZOOM) - 1;
+    const low = `/tiles/commune/${lowZoom}/${tileOf(bbox[0], bbox[3], lowZoom).x}/${tileOf(bbox[0], bbox[3], lowZoom).y}.mvt?indicators=fibre_coverage&vintage=${latest}`;
+    const lowBefore = await get(running, low);
+    expect(lowBefore.status).toBe(200);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'terrinum-tiles-'));
     try {
       const file = path.join(dir, 'fibre.csv');
@@ -393,6 +400,11 @@ describe.each(backends())('vector tiles (%s)', (backend) => {
     expect(after.headers.etag).not.toBe(before.headers.etag);
     const values = new Map(decode(after.body, 'commune').map((f) => [String(f.properties.code), f.properties.fibre_coverage]));
     codes.forEach((code, i) => expect(values.get(code), code).toBe((i + 1) / 8));
+    const lowAfter = await get(running, low);
+    expect(lowAfter.headers['x-tile-cache']).toBe('miss');
+    const lowValues = new Map(decode(lowAfter.body, 'commune').map((f) => [String(f.properties.code), f.properties.fibre_coverage]));
+    codes.forEach((code, i) => expect(lowValues.get(code), code).toBe((i + 1) / 8));
+    expect(lowAfter.body.equals(lowBefore.body)).toBe(false);
   });
 });
 
@@ -406,17 +418,75 @@ describe.each(backends())('generalised outlines (%s)', (backend) => {
           await sql<{ xmin: string; x: number }>`SELECT g.xmin::text AS xmin, ST_XMin(g.geom) AS x FROM tile_geometry g JOIN territory t ON t.id = g.territory_id
             WHERE t.code = 'X0001' AND g.band = 5`.execute(db)
         ).rows[0]!;
+      const precut = async () => (await sql<{ features: Uint8Array }>`SELECT features FROM tile_precut WHERE level = 'commune' AND z = 6 ORDER BY x, y`.execute(db)).rows.map((r) => Buffer.from(r.features).toString('base64'));
       const before = await state();
+      const precutBefore = await precut();
       // values or points changed, outlines not: nothing rewritten
       await db.transaction().execute((trx) => tileGeometryStep.run(trx, ['fibre_coverage']));
       await db.transaction().execute((trx) => tileGeometryStep.run(trx, null));
       expect(await state()).toEqual(before);
+      expect(await precut()).toEqual(precutBefore);
       // an outline moves 0.01° east: its generalised outlines follow (Web Mercator x = R × longitude)
       await sql`UPDATE territory SET geom = ST_Translate(geom, 0.01, 0) WHERE code = 'X0001'`.execute(db);
       await db.transaction().execute((trx) => tileGeometryStep.run(trx, null));
       const after = await state();
       expect(after.xmin).not.toBe(before.xmin);
+      // so do the low-zoom tiles cut beforehand (embedded): their geometry, with the territory's
+      if (backend === 'embedded') expect(await precut()).not.toEqual(precutBefore);
       expect(after.x - before.x).toBeCloseTo((0.01 * Math.PI * 6378137) / 180, -1);
+    } finally {
+      await database.close();
+    }
+  });
+});
+
+describe.each(backends())('low-zoom tiles cut beforehand (%s)', (backend) => {
+  /** Each feature of a tile as comparable text (properties, type, geometry), sorted. */
+  const decoded = (body: Buffer, layer: string) => decode(body, layer).map((f) => JSON.stringify([f.properties, f.type, f.loadGeometry()])).sort();
+
+  it(backend === 'embedded' ? 'equal the tiles cut afresh, with the names and values of now' : 'are not stored: PostGIS encodes tiles itself', async () => {
+    const database = await openDemoDatabase(backend);
+    try {
+      const { db } = database;
+      const { rows: stored } = await sql<{ level: string; z: number; x: number; y: number; n: number }>`
+        SELECT level, z, x, y, cardinality(territory_ids) AS n FROM tile_precut ORDER BY level, z, x, y`.execute(db);
+      if (backend === 'postgis') {
+        expect(stored).toEqual([]);
+        return;
+      }
+      // every level with outlines, every zoom from 0 to PRECUT_MAX_ZOOM
+      const { rows: levels } = await sql<{ level: string }>`SELECT DISTINCT level FROM territory WHERE geom IS NOT NULL ORDER BY level`.execute(db);
+      expect([...new Set(stored.map((t) => t.level))].sort()).toEqual(levels.map((l) => l.level));
+      expect([...new Set(stored.map((t) => t.z))].sort((a, b) => a - b)).toEqual(Array.from({ length: PRECUT_MAX_ZOOM + 1 }, (_, z) => z));
+      const { rows: vintages } = await sql<{ id: string; vintages: string[] }>`
+        SELECT indicator_id AS id, array_agg(DISTINCT vintage ORDER BY vintage) AS vintages FROM indicator_value
+        WHERE indicator_id IN ('fibre_coverage', 'ftth_takeup') GROUP BY indicator_id ORDER BY 1`.execute(db);
+      const [fibre, ftth] = vintages;
+      const sets = [[], [{ id: 'fibre_coverage', vintage: fibre!.vintages[0]! }], [fibre, ftth].map((i) => ({ id: i!.id, vintage: i!.vintages.at(-1)! }))];
+      // a renamed territory shows its new name: names are read per request, not stored with the geometry
+      await sql`UPDATE territory SET name = 'Renommée' WHERE code = 'X0001'`.execute(db);
+      let features = 0;
+      for (const tile of stored) {
+        for (const indicators of sets) {
+          const request = { layer: tile.level, z: tile.z, x: tile.x, y: tile.y, indicators };
+          const [precut, fresh] = [await renderTile(database, request), await renderTile(database, request, { precut: false })];
+          expect(decoded(precut, tile.level), `${tile.level} ${tile.z}/${tile.x}/${tile.y}`).toEqual(decoded(fresh, tile.level));
+          features += decoded(precut, tile.level).length;
+        }
+      }
+      expect(features).toBeGreaterThan(300);
+      const { rows: holding } = await sql<{ z: number; x: number; y: number; n: number }>`
+        SELECT z, x, y, cardinality(territory_ids) AS n FROM tile_precut
+        WHERE level = 'commune' AND z = ${PRECUT_MAX_ZOOM} AND (SELECT id FROM territory WHERE code = 'X0001') = ANY(territory_ids)`.execute(db);
+      const renamed = holding[0]!;
+      const names = decode(await renderTile(database, { layer: 'commune', ...renamed, indicators: [] }), 'commune').map((f) => f.properties.name);
+      expect(names).toContain('Renommée');
+      // the stored geometry is what a request copies: emptied, the tile is empty (not cut afresh)
+      await sql`UPDATE tile_precut SET territory_ids = '{}', features = ''::bytea WHERE level = 'commune' AND z = ${renamed.z} AND x = ${renamed.x} AND y = ${renamed.y}`.execute(db);
+      expect((await renderTile(database, { layer: 'commune', ...renamed, indicators: [] })).length).toBe(0);
+      // not stored (a database migrated since its last outline import): cut afresh
+      await sql`DELETE FROM tile_precut`.execute(db);
+      expect(decoded(await renderTile(database, { layer: 'commune', ...renamed, indicators: [] }), 'commune')).toHaveLength(renamed.n);
     } finally {
       await database.close();
     }
@@ -439,7 +509,8 @@ describe.runIf(backends().includes('postgis'))('server and embedded tiles agree'
     let compared = 0;
     for (const layer of [...TERRITORY_LAYERS, 'places']) {
       const query = layer === 'places' ? '' : '?indicators=fibre_coverage,ftth_takeup';
-      for (const z of [cover.fit, cover.fit + 1, cover.fit + 3, cover.fit + 5]) {
+      // the embedded backend answers z ≤ PRECUT_MAX_ZOOM from geometry cut beforehand, deeper zooms afresh
+      for (const z of [...new Set([PRECUT_MAX_ZOOM - 1, PRECUT_MAX_ZOOM, cover.fit, cover.fit + 1, cover.fit + 3, cover.fit + 5])]) {
         // at the deepest zooms, the tiles along the box's diagonal (a full cover is hundreds of tiles)
         const tiles = cover.tiles(z).filter((t, i, all) => all.length < 40 || i % Math.ceil(all.length / 30) === 0);
         for (const t of tiles) {

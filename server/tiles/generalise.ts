@@ -4,10 +4,11 @@ import { runNamedQuery } from '../db/database.ts';
 import type { DB } from '../db/schema.ts';
 import { namedQuery } from '../db/sql-files.ts';
 import { ZOOM_BANDS, bandTolerance } from './layers.ts';
+import { PRECUT_MAX_ZOOM, precutTiles } from './precut.ts';
 
 type Db = Kysely<DB> | Transaction<DB>;
 
-/** Rebuilds tile_geometry from the territories' outlines; returns the rows written. */
+/** Rebuilds tile_geometry from the territories' outlines, then the low-zoom tiles cut from it; returns the rows written. */
 export async function rebuildTileGeometry(db: Db, fingerprint?: string): Promise<number> {
   await sql`DELETE FROM tile_geometry`.execute(db);
   const bands = ZOOM_BANDS.map((_, band) => band);
@@ -21,12 +22,13 @@ export async function rebuildTileGeometry(db: Db, fingerprint?: string): Promise
   await sql`INSERT INTO tile_geometry_source (id, fingerprint) VALUES (true, ${stamp}) ON CONFLICT (id) DO UPDATE SET fingerprint = EXCLUDED.fingerprint`.execute(db);
   // fresh statistics, so tile queries combine the (level, band) and GiST indexes (PGlite has no autovacuum)
   await sql`ANALYZE tile_geometry`.execute(db);
+  await precutTiles(db);
   return written;
 }
 
-/** Hash of the outlines and of the bands' tolerances tile_geometry is built from. */
+/** Hash of the outlines, of the bands' tolerances tile_geometry is built from and of the zooms cut beforehand. */
 async function outlineFingerprint(db: Db): Promise<string> {
-  const tolerances = ZOOM_BANDS.map((_, band) => bandTolerance(band)).join(',');
+  const tolerances = `${ZOOM_BANDS.map((_, band) => bandTolerance(band)).join(',')};precut z0-${PRECUT_MAX_ZOOM}`;
   const [row] = await runNamedQuery<{ fingerprint: string }>(db, namedQuery('tile_outline_fingerprint'), [tolerances]);
   return row!.fingerprint;
 }

@@ -1,9 +1,12 @@
 import GeoJSONVT, { type LegacyFeature } from 'geojson-vt';
 import type { Feature, FeatureCollection, Geometry, Position } from 'geojson';
 import vtpbf from 'vt-pbf';
+import type { Kysely } from 'kysely';
 import { runNamedQuery, type Database } from '../db/database.ts';
+import type { DB } from '../db/schema.ts';
 import { namedQuery } from '../db/sql-files.ts';
 import { BUFFER, EXTENT, PLACES_LAYER, bandOf } from './layers.ts';
+import { PRECUT_MAX_ZOOM, renderPrecut, type TileProperties } from './precut.ts';
 
 /** One tile to cut: a layer, its coordinates, and the indicator values (id at vintage) to carry as properties. */
 export interface TileRequest {
@@ -17,11 +20,19 @@ export interface TileRequest {
 
 /**
  * Cuts one tile, as MVT bytes; an empty buffer when no feature falls in it. The server backend encodes in
- * PostGIS (ST_AsMVTGeom + ST_AsMVT); the embedded one clips in SQL and encodes with geojson-vt + vt-pbf.
- * Both read the same generalised outlines with the same filter, so they yield the same features.
+ * PostGIS (ST_AsMVTGeom + ST_AsMVT); the embedded one clips in SQL and encodes with geojson-vt + vt-pbf, or at
+ * low zooms copies the geometry it cut that way beforehand (precut.ts). Both read the same generalised outlines
+ * with the same filter, so they yield the same features.
  */
-export async function renderTile(database: Database, request: TileRequest): Promise<Buffer> {
-  return database.backend === 'postgis' ? renderInPostgis(database, request) : renderInJavaScript(database, request);
+export async function renderTile(database: Database, request: TileRequest, options: RenderOptions = {}): Promise<Buffer> {
+  return database.backend === 'postgis' ? renderInPostgis(database, request) : renderInJavaScript(database, request, options);
+}
+
+export interface RenderOptions {
+  /** false: cut a low-zoom tile afresh even when its geometry was cut beforehand (tests compare both). */
+  precut?: boolean;
+  /** The names and values low-zoom tiles carry, shared by the tiles of one data version (the tile service's). */
+  properties?: TileProperties;
 }
 
 /** Positional parameters of a tile query (see sql/queries/tile_*.sql): the tile's, then each indicator's id and vintage. */
@@ -52,7 +63,7 @@ function queryText(request: TileRequest, kind: 'mvt' | 'features'): string {
 }
 
 /** Puts each part where its marker comment stands; each marker must appear once. */
-function fill(text: string, parts: Record<string, string>): string {
+export function fill(text: string, parts: Record<string, string>): string {
   return Object.entries(parts).reduce((result, [name, part]) => {
     const pieces = result.split(`/*${name}*/`);
     if (pieces.length !== 2) throw new Error(`a tile query must hold the /*${name}*/ marker once`);
@@ -65,17 +76,29 @@ async function renderInPostgis(database: Database, request: TileRequest): Promis
   return row?.tile ? Buffer.from(row.tile) : Buffer.alloc(0);
 }
 
-async function renderInJavaScript(database: Database, request: TileRequest): Promise<Buffer> {
-  const [row] = await runNamedQuery<{ features: string }>(database.db, queryText(request, 'features'), parameters(request, 'features'));
+async function renderInJavaScript(database: Database, request: TileRequest, options: RenderOptions): Promise<Buffer> {
+  if (options.precut !== false && request.layer !== PLACES_LAYER && request.z <= PRECUT_MAX_ZOOM) {
+    const tile = await renderPrecut(database.db, request, options.properties);
+    if (tile) return tile;
+  }
+  const kept = await cutFeatures(database.db, queryText(request, 'features'), request);
+  if (!kept.length) return Buffer.alloc(0);
+  return Buffer.from(vtpbf.fromGeojsonVt({ [request.layer]: { features: kept } }, { version: 2, extent: EXTENT }));
+}
+
+/**
+ * The features of a tile, clipped (query `text`: tile_*_features.sql, filled) and cut by geojson-vt, in tile
+ * units; their tags are the query's properties.
+ */
+export async function cutFeatures(db: Kysely<DB>, text: string, request: TileRequest): Promise<LegacyFeature[]> {
+  const [row] = await runNamedQuery<{ features: string }>(db, text, parameters(request, 'features'));
   const place = proxyPlacement(request);
   const features = (JSON.parse(row?.features ?? '[]') as Feature[]).map((f) => ({ ...f, geometry: mapGeometry(f.geometry, place) }));
-  if (!features.length) return Buffer.alloc(0);
+  if (!features.length) return [];
   // At its maxZoom geojson-vt does not simplify: the outlines were simplified for the zoom band already.
   const collection: FeatureCollection = { type: 'FeatureCollection', features };
   const tile = new GeoJSONVT(collection, { maxZoom: PROXY.z, indexMaxZoom: 0, extent: EXTENT, buffer: BUFFER }).getTile(PROXY.z, PROXY.x, PROXY.y);
-  const kept = (tile?.features ?? []).filter(notCollapsed);
-  if (!kept.length) return Buffer.alloc(0);
-  return Buffer.from(vtpbf.fromGeojsonVt({ [request.layer]: { features: kept } }, { version: 2, extent: EXTENT }));
+  return (tile?.features ?? []).filter(notCollapsed);
 }
 
 /**

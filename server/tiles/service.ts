@@ -8,6 +8,7 @@ import type { CatalogueRepository } from '../repositories/catalogue.repository.t
 import { TileCache, type CachedTile } from './cache.ts';
 import { rebuildTileGeometry, tileGeometryMissing } from './generalise.ts';
 import { MAX_ZOOM, MIN_ZOOM, PLACES_LAYER } from './layers.ts';
+import { TileProperties } from './precut.ts';
 import { renderTile, type TileRequest } from './render.ts';
 
 const gzip = promisify(zlib.gzip);
@@ -68,7 +69,7 @@ export function createTileService(database: Database, catalogue: CatalogueReposi
   const urls = new Map<string, string>();
   let version: { value: number; readAt: number } | null = null;
   let versionRead: Promise<number> | null = null;
-  let current: { version: number; catalogue: Promise<TileCatalogue> } | null = null;
+  let current: { version: number; catalogue: Promise<TileCatalogue>; properties: TileProperties } | null = null;
 
   async function dataVersion(): Promise<number> {
     if (version && performance.now() - version.readAt < versionTtl) return version.value;
@@ -91,7 +92,7 @@ export function createTileService(database: Database, catalogue: CatalogueReposi
       cache.clear();
       urls.clear();
       const loading = loadCatalogue();
-      current = { version: versionValue, catalogue: loading };
+      current = { version: versionValue, catalogue: loading, properties: new TileProperties(database.db) };
       loading.catch(() => {
         if (current?.catalogue === loading) current = null;
       });
@@ -161,7 +162,9 @@ export function createTileService(database: Database, catalogue: CatalogueReposi
     if (running) return { ...(await running), hit: true };
     const rendering = (async () => {
       try {
-        const raw = await renderTile(database, request);
+        // properties read under an older data version are not shared with this one's tiles
+        const properties = current?.version === versionValue ? current.properties : undefined;
+        const raw = await renderTile(database, request, { properties });
         const entry: CachedTile = { raw, gzip: await compress(raw), etag: `W/"${crypto.createHash('sha1').update(raw).digest('base64url')}"` };
         // a render that began before an import is not cached under the version that replaced it
         if (current?.version === versionValue) cache.set(key, entry);
