@@ -30,16 +30,14 @@ import { Worker } from 'node:worker_threads';
 import autocannon from 'autocannon';
 import express from 'express';
 import { sql } from 'kysely';
-import pg from 'pg';
 import { recomputeAllAggregates } from '../server/analysis/aggregate.ts';
-import { loadConfig } from '../server/config.ts';
 import { openDatabase, runNamedQuery, type Database } from '../server/db/database.ts';
 import { migrate } from '../server/db/migrate.ts';
-import { createApp } from '../server/http/app.ts';
-import { createLogger } from '../server/log.ts';
 import { rebuildTileGeometry } from '../server/tiles/generalise.ts';
 import { ZOOM_BANDS, bandOf } from '../server/tiles/layers.ts';
+import { TileProperties } from '../server/tiles/precut.ts';
 import { renderTile, type TileRequest } from '../server/tiles/render.ts';
+import { fetchBody, listenApp, millis, percentiles, seconds, shuffled, tileOf, timed, withServerDatabase, type Percentiles } from './lib.ts';
 import { EAST, NORTH, SOUTH, WEST, buildNational } from './national.ts';
 
 const { values: args } = parseArgs({
@@ -65,29 +63,6 @@ const GOALS = { serverRatio: 1.3, cachedPerSecond: 5000, embeddedColdP95: 250 };
 
 // ---- Tiles --------------------------------------------------------------------------------------------------
 
-function tileOf(lon: number, lat: number, z: number): { x: number; y: number } {
-  const n = 2 ** z;
-  const sin = Math.sin((lat * Math.PI) / 180);
-  return { x: Math.floor(((lon + 180) / 360) * n), y: Math.floor((0.5 - Math.log((1 + sin) / (1 - sin)) / (4 * Math.PI)) * n) };
-}
-
-/** Deterministic shuffle (mulberry32), so every run and backend asks the same tiles. */
-function shuffled<T>(items: T[], seed: number): T[] {
-  let state = seed;
-  const random = () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const copy = [...items];
-  for (let i = copy.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [copy[i], copy[j]] = [copy[j]!, copy[i]!];
-  }
-  return copy;
-}
-
 interface BandRequests {
   name: string;
   requests: TileRequest[];
@@ -112,50 +87,6 @@ function bandRequests(vintages: Map<string, string>): BandRequests[] {
 const urlOf = (r: TileRequest) => `/tiles/${r.layer}/${r.z}/${r.x}/${r.y}.mvt?indicators=${r.indicators.map((i) => i.id).join(',')}`;
 
 // ---- Measuring ----------------------------------------------------------------------------------------------
-
-/** Runs `work` over the items with `concurrency` workers pulling from one queue; returns each item's milliseconds. */
-async function timed<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>): Promise<number[]> {
-  const times: number[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-      while (next < items.length) {
-        const item = items[next++]!;
-        const started = performance.now();
-        await work(item);
-        times.push(performance.now() - started);
-      }
-    }),
-  );
-  return times;
-}
-
-interface Stats {
-  n: number;
-  p50: number;
-  p95: number;
-  p99: number;
-}
-
-function percentiles(times: number[]): Stats {
-  const sorted = [...times].sort((a, b) => a - b);
-  // nearest-rank percentile
-  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-  return { n: sorted.length, p50: at(50), p95: at(95), p99: at(99) };
-}
-
-/** GET with gzip accepted, body read and not decompressed (a browser's work, not the server's). */
-function fetchTile(agent: http.Agent, base: string, path: string): Promise<{ status: number; body: Buffer; cache: string | undefined }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(base + path, { agent, headers: { 'accept-encoding': 'gzip' } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks), cache: res.headers['x-tile-cache'] as string | undefined }));
-      })
-      .on('error', reject);
-  });
-}
 
 /**
  * The clients of the cold and cached passes, in a worker thread (as autocannon is): clients live outside the
@@ -207,36 +138,6 @@ function clients(base: string): Clients {
         worker.postMessage({ paths, concurrency });
       }),
     close: () => worker.terminate(),
-  };
-}
-
-interface Listening {
-  base: string;
-  /** Keep-alive connections to this server only, closed with it. */
-  agent: http.Agent;
-  close(): Promise<void>;
-}
-
-/** A fresh application (empty tile cache) on a free loopback port: a restart of the HTTP layer. */
-async function listen(database: Database): Promise<Listening> {
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', TERRINUM_DATA_DIR: 'memory://', TERRINUM_DEMO: 'false' });
-  const app = createApp({ config, database, logger: createLogger('silent') });
-  const server = await new Promise<http.Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  // the agent's sockets sit idle through the 5 s autocannon run: past Node's default 5 s keep-alive the server
-  // closes them while the agent reuses them (ECONNRESET)
-  server.keepAliveTimeout = 60_000;
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-  return {
-    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    agent,
-    close: () =>
-      new Promise((resolve) => {
-        agent.destroy();
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
   };
 }
 
@@ -327,10 +228,10 @@ const NAIVE_SQL = `
 
 interface BandResult {
   name: string;
-  sql: Stats;
-  naive?: Stats;
-  cold: Stats;
-  cached: Stats;
+  sql: Percentiles;
+  naive?: Percentiles;
+  cold: Percentiles;
+  cached: Percentiles;
   bytes: number;
   features: number;
 }
@@ -377,15 +278,17 @@ async function benchmark(database: Database, backend: BackendName): Promise<Resu
   // and the cold HTTP pass run on warm database buffers), right before every tile of the band once over HTTP
   // (none of them asked before: still cold), then again (cached). Interleaved so that the ratio compares passes
   // run under the same load from other processes.
-  const app = await listen(database);
+  const app = await listenApp(database);
   started = performance.now();
-  await fetchTile(app.agent, app.base, `/tiles/${LAYER}.json?indicators=fibre_coverage`);
+  await fetchBody(app.agent, `${app.base}/tiles/${LAYER}.json?indicators=fibre_coverage`);
   const catalogueMs = performance.now() - started;
   const tileClients = clients(app.base);
   const results: BandResult[] = [];
   for (const band of bands) {
-    await timed(band.requests, concurrency, (r) => renderTile(database, r).then(() => undefined));
-    const sqlTimes = await timed(band.requests, concurrency, (r) => renderTile(database, r).then(() => undefined));
+    // level-wide names and values shared across low-zoom tiles, as the tile service keeps them per data version
+    const properties = new TileProperties(db);
+    await timed(band.requests, concurrency, (r) => renderTile(database, r, { properties }).then(() => undefined));
+    const sqlTimes = await timed(band.requests, concurrency, (r) => renderTile(database, r, { properties }).then(() => undefined));
     let naiveTimes: number[] | undefined;
     if (backend === 'server') {
       const single = band.requests.filter((r) => r.indicators.length === 1);
@@ -417,7 +320,7 @@ async function benchmark(database: Database, backend: BackendName): Promise<Resu
   log('cached throughput (autocannon, 5 s)…');
   const rate = await throughput(app.base, all);
   // every tile still cached (the LRU holds them all): the throughput above measured cache hits
-  const after = await Promise.all(all.map((p) => fetchTile(app.agent, app.base, p)));
+  const after = await Promise.all(all.map((p) => fetchBody(app.agent, app.base + p)));
   await app.close();
   const meanGzipBytes = mean(after.map((a) => a.body.length));
   log('ceilings: the same tiles from a Map, bare Node and one-route Express…');
@@ -433,24 +336,13 @@ async function benchmark(database: Database, backend: BackendName): Promise<Resu
     throughput: rate,
     ceilings: limits,
     meanGzipBytes,
-    hitsAfter: after.filter((a) => a.cache === 'hit').length,
+    hitsAfter: after.filter((a) => a.headers['x-tile-cache'] === 'hit').length,
     requests: all.length,
   };
 }
 
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
-const seconds = (value: number) => `${(value / 1000).toFixed(2)} s`;
-const ms = (value: number) => `${value.toFixed(1)} ms`;
-
-async function admin(url: string, text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
+const ms = millis;
 
 // ---- Main ---------------------------------------------------------------------------------------------------
 
@@ -467,24 +359,7 @@ if (args.backend !== 'server') {
 }
 
 if (args.backend !== 'embedded' && process.env.DATABASE_URL) {
-  const url = new URL(process.env.DATABASE_URL);
-  const name = `terrinum_bench_tiles_${process.pid}`;
-  const benchUrl = new URL(url);
-  benchUrl.pathname = `/${name}`;
-  await admin(url.toString(), `CREATE DATABASE ${name}`);
-  const drop = () => admin(url.toString(), `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  process.once('SIGINT', () => void drop().finally(() => process.exit(130)));
-  try {
-    await admin(benchUrl.toString(), 'CREATE EXTENSION postgis');
-    const database = await openDatabase({ databaseUrl: benchUrl.toString(), dataDir: '' });
-    try {
-      results.push(await benchmark(database, 'server'));
-    } finally {
-      await database.close();
-    }
-  } finally {
-    await drop();
-  }
+  results.push(await withServerDatabase('terrinum_bench_tiles', (database) => benchmark(database, 'server')));
 }
 
 console.log(
@@ -493,7 +368,7 @@ console.log(
 );
 if (!results.some((r) => r.backend === 'server')) console.log('server   skipped: set DATABASE_URL to measure the server backend');
 const row = (cells: string[], widths: number[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' ');
-const triple = (s: Stats) => `${s.p50.toFixed(1)}/${s.p95.toFixed(1)}/${s.p99.toFixed(1)}`;
+const triple = (s: Percentiles) => `${s.p50.toFixed(1)}/${s.p95.toFixed(1)}/${s.p99.toFixed(1)}`;
 for (const r of results) {
   const c = CONCURRENCY[r.backend];
   console.log(

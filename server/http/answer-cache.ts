@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import type { Request, RequestHandler, Response } from 'express';
+import type { DataVersionReader } from '../db/data-version.ts';
 import { TileCache, type CachedTile } from '../tiles/cache.ts';
 
 const gzip = promisify(zlib.gzip);
@@ -13,13 +14,13 @@ const gzip = promisify(zlib.gzip);
  * gzipped once (in zlib's thread pool). Every answer carries a strong ETag of its body: a browser revalidating
  * with If-None-Match gets a 304. Bounded by bytes, least recently used first.
  */
-export function createAnswerCache(dataVersion: () => Promise<number>, maxBytes: number) {
+export function createAnswerCache(dataVersion: DataVersionReader, maxBytes: number) {
   const cache = new TileCache(maxBytes);
 
   /** Wraps a handler that answers with res.json(): its 200 answers are kept and replayed. */
   function cached(handler: RequestHandler): RequestHandler {
     return async (req, res, next) => {
-      const key = `${await dataVersion()} ${req.originalUrl}`;
+      const key = `${await dataVersion.read()} ${req.originalUrl}`;
       const hit = cache.get(key);
       if (hit) {
         send(req, res, hit, 'hit');

@@ -8,6 +8,7 @@ import type { CatalogueRepository } from '../repositories/catalogue.repository.t
 import { TileCache, type CachedTile } from './cache.ts';
 import { rebuildTileGeometry, tileGeometryMissing } from './generalise.ts';
 import { MAX_ZOOM, MIN_ZOOM, PLACES_LAYER } from './layers.ts';
+import { createDataVersionReader } from '../db/data-version.ts';
 import { TileProperties } from './precut.ts';
 import { renderTile, type TileRequest } from './render.ts';
 
@@ -67,24 +68,9 @@ export function createTileService(database: Database, catalogue: CatalogueReposi
    * validated and resolved (layer, indicators, latest vintages) is answered from the cache without doing so again.
    */
   const urls = new Map<string, string>();
-  let version: { value: number; readAt: number } | null = null;
-  let versionRead: Promise<number> | null = null;
+  const versions = createDataVersionReader(database, versionTtl);
+  const dataVersion = () => versions.read();
   let current: { version: number; catalogue: Promise<TileCatalogue>; properties: TileProperties } | null = null;
-
-  async function dataVersion(): Promise<number> {
-    if (version && performance.now() - version.readAt < versionTtl) return version.value;
-    versionRead ??= (async () => {
-      try {
-        const row = await database.db.selectFrom('data_version').select('version').executeTakeFirst();
-        const value = Number(row?.version ?? 0);
-        version = { value, readAt: performance.now() };
-        return value;
-      } finally {
-        versionRead = null;
-      }
-    })();
-    return versionRead;
-  }
 
   /** The catalogue of the current data version; a new version empties the tile cache. */
   async function catalogueOf(versionValue: number): Promise<TileCatalogue> {
@@ -143,7 +129,8 @@ export function createTileService(database: Database, catalogue: CatalogueReposi
    * otherwise (the caller then takes the full path: validation, resolution, `tile`). Synchronous: no database.
    */
   function cachedByUrl(url: string): CachedTile | undefined {
-    if (!version || performance.now() - version.readAt >= versionTtl || current?.version !== version.value) return undefined;
+    const version = versions.fresh();
+    if (version === null || current?.version !== version) return undefined;
     const key = urls.get(url);
     // the key holds the data version: a URL resolved under an older one finds nothing
     return key === undefined ? undefined : cache.get(key);

@@ -16,3 +16,9 @@ CREATE TABLE tile_precut (
   features bytea NOT NULL,
   PRIMARY KEY (level, z, x, y)
 );
+
+-- A database upgraded with outlines in it has no pre-cut tile yet: forgetting the generalised outlines makes the
+-- tile service rebuild them (and cut the low-zoom tiles) on its first tile, instead of serving the slow path until
+-- the next outline import.
+DELETE FROM tile_geometry;
+DELETE FROM tile_geometry_source;
