@@ -78,7 +78,13 @@ export function createTileService(database: Database, catalogue: CatalogueReposi
       cache.clear();
       urls.clear();
       const loading = loadCatalogue();
-      current = { version: versionValue, catalogue: loading, properties: new TileProperties(database.db) };
+      const properties = new TileProperties(database.db);
+      current = { version: versionValue, catalogue: loading, properties };
+      // the low-zoom tiles of the embedded backend write names from level-wide reads: started now, with the
+      // catalogue (a client asks for the TileJSON first), rather than by the first tiles
+      if (database.backend === 'embedded') {
+        void loading.then((loaded) => Promise.all([...loaded.levels.keys()].map((level) => properties.territoriesOf(level)))).catch(() => undefined);
+      }
       loading.catch(() => {
         if (current?.catalogue === loading) current = null;
       });
