@@ -36,15 +36,12 @@ export interface PrecutSummary {
 
 /**
  * Cuts and stores the geometry of every tile from z0 to PRECUT_MAX_ZOOM meeting each level's outlines (and the
- * buffer), empty tiles included, from tile_geometry (rebuilt just before). Nothing where PostGIS encodes tiles
- * itself (built with protobuf: the server backend).
+ * buffer), empty tiles included, from tile_geometry (rebuilt just before). On both backends: ST_AsMVT of a z5 tile
+ * on the server (0.7–1.1 s for 5,000 communes' outlines) costs far more than copying its stored geometry.
  */
 export async function precutTiles(db: Db): Promise<PrecutSummary> {
   await sql`DELETE FROM tile_precut`.execute(db);
   const summary: PrecutSummary = { tiles: 0, features: 0, bytes: 0 };
-  // ST_AsMVT is declared without protobuf too (PGlite), and then fails when called
-  const { rows: encoder } = await sql<{ found: boolean }>`SELECT postgis_full_version() LIKE '%LIBPROTOBUF%' AS found`.execute(db);
-  if (encoder[0]?.found) return summary;
   const zooms = Array.from({ length: PRECUT_MAX_ZOOM + 1 }, (_, z) => z);
   const { rows: extents } = await sql<{ level: string; band: number; xmin: number; ymin: number; xmax: number; ymax: number }>`
     SELECT level, band, ST_XMin(e) AS xmin, ST_YMin(e) AS ymin, ST_XMax(e) AS xmax, ST_YMax(e) AS ymax

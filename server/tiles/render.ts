@@ -19,18 +19,24 @@ export interface TileRequest {
 }
 
 /**
- * Cuts one tile, as MVT bytes; an empty buffer when no feature falls in it. The server backend encodes in
- * PostGIS (ST_AsMVTGeom + ST_AsMVT); the embedded one clips in SQL and encodes with geojson-vt + vt-pbf, or at
- * low zooms copies the geometry it cut that way beforehand (precut.ts). Both read the same generalised outlines
+ * Cuts one tile, as MVT bytes; an empty buffer when no feature falls in it. At low zooms both backends copy the
+ * geometry cut beforehand (precut.ts); otherwise the server backend encodes in PostGIS (ST_AsMVTGeom + ST_AsMVT)
+ * and the embedded one clips in SQL and encodes with geojson-vt + vt-pbf. All read the same generalised outlines
  * with the same filter, so they yield the same features.
  */
 export async function renderTile(database: Database, request: TileRequest, options: RenderOptions = {}): Promise<Buffer> {
-  return database.backend === 'postgis' ? renderInPostgis(database, request) : renderInJavaScript(database, request, options);
+  if (options.precut !== false && request.layer !== PLACES_LAYER && request.z <= PRECUT_MAX_ZOOM) {
+    const tile = await renderPrecut(database.db, request, options.properties);
+    if (tile) return tile;
+  }
+  return database.backend === 'postgis' && !options.javascript ? renderInPostgis(database, request) : renderInJavaScript(database, request);
 }
 
 export interface RenderOptions {
   /** false: cut a low-zoom tile afresh even when its geometry was cut beforehand (tests compare both). */
   precut?: boolean;
+  /** true: cut with geojson-vt + vt-pbf on the server too (the encoder of the pre-cut tiles; tests compare them). */
+  javascript?: boolean;
   /** The names and values low-zoom tiles carry, shared by the tiles of one data version (the tile service's). */
   properties?: TileProperties;
 }
@@ -76,11 +82,7 @@ async function renderInPostgis(database: Database, request: TileRequest): Promis
   return row?.tile ? Buffer.from(row.tile) : Buffer.alloc(0);
 }
 
-async function renderInJavaScript(database: Database, request: TileRequest, options: RenderOptions): Promise<Buffer> {
-  if (options.precut !== false && request.layer !== PLACES_LAYER && request.z <= PRECUT_MAX_ZOOM) {
-    const tile = await renderPrecut(database.db, request, options.properties);
-    if (tile) return tile;
-  }
+async function renderInJavaScript(database: Database, request: TileRequest): Promise<Buffer> {
   const kept = await cutFeatures(database.db, queryText(request, 'features'), request);
   if (!kept.length) return Buffer.alloc(0);
   return Buffer.from(vtpbf.fromGeojsonVt({ [request.layer]: { features: kept } }, { version: 2, extent: EXTENT }));

@@ -80,11 +80,9 @@ export function createTileService(database: Database, catalogue: CatalogueReposi
       const loading = loadCatalogue();
       const properties = new TileProperties(database.db);
       current = { version: versionValue, catalogue: loading, properties };
-      // the low-zoom tiles of the embedded backend write names from level-wide reads: started now, with the
-      // catalogue (a client asks for the TileJSON first), rather than by the first tiles
-      if (database.backend === 'embedded') {
-        void loading.then((loaded) => Promise.all([...loaded.levels.keys()].map((level) => properties.territoriesOf(level)))).catch(() => undefined);
-      }
+      // the low-zoom tiles write names from level-wide reads: started now, with the catalogue (a client asks for
+      // the TileJSON first), rather than by the first tiles
+      void loading.then((loaded) => Promise.all([...loaded.levels.keys()].map((level) => properties.territoriesOf(level)))).catch(() => undefined);
       loading.catch(() => {
         if (current?.catalogue === loading) current = null;
       });
