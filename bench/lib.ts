@@ -58,6 +58,31 @@ export function tileOf(lon: number, lat: number, z: number): { x: number; y: num
   return { x: Math.floor(((lon + 180) / 360) * n), y: Math.floor((0.5 - Math.log((1 + sin) / (1 - sin)) / (4 * Math.PI)) * n) };
 }
 
+export interface TileId {
+  z: number;
+  x: number;
+  y: number;
+}
+
+/** The zoom bands the tile benchmarks compare (two zooms each, as server/tiles/layers.ts bands them). */
+export const BENCH_BANDS = [
+  { name: 'z5–6', zooms: [5, 6] },
+  { name: 'z8–9', zooms: [8, 9] },
+  { name: 'z11–12', zooms: [11, 12] },
+] as const;
+
+/** Up to `count` tiles of band `index` over the box [west, south, east, north], the same ones in every run. */
+export function bandTiles(index: number, [west, south, east, north]: readonly [number, number, number, number], count: number): TileId[] {
+  const tiles = BENCH_BANDS[index]!.zooms.flatMap((z) => {
+    const a = tileOf(west, north, z);
+    const c = tileOf(east, south, z);
+    const list: TileId[] = [];
+    for (let x = a.x; x <= c.x; x++) for (let y = a.y; y <= c.y; y++) list.push({ z, x, y });
+    return list;
+  });
+  return shuffled(tiles, 20240 + index).slice(0, count);
+}
+
 /** Deterministic shuffle (mulberry32), so every run and backend asks the same things in the same order. */
 export function shuffled<T>(items: readonly T[], seed: number): T[] {
   let state = seed;

@@ -28,7 +28,7 @@ import { PbfReader } from 'pbf';
 import { recomputeAllAggregates } from '../server/analysis/aggregate.ts';
 import { migrate } from '../server/db/migrate.ts';
 import { rebuildTileGeometry } from '../server/tiles/generalise.ts';
-import { fetchBody, listenApp, percentiles, seconds, shuffled, tileOf, timed, withServerDatabase, type Percentiles } from './lib.ts';
+import { BENCH_BANDS, bandTiles, fetchBody, listenApp, percentiles, seconds, timed, withServerDatabase, type Percentiles } from './lib.ts';
 import { EAST, NORTH, SOUTH, WEST, buildNational } from './national.ts';
 
 const MAPSERV = '/usr/lib/cgi-bin/mapserv';
@@ -44,12 +44,6 @@ for (const file of [MAPSERV, LIGHTTPD]) if (!fs.existsSync(file)) throw new Erro
 if (!process.env.DATABASE_URL) throw new Error('DATABASE_URL is needed (MapServer reads the server PostGIS)');
 
 const CONCURRENCY = 16;
-const BANDS = [
-  { name: 'z5–6', zooms: [5, 6] },
-  { name: 'z8–9', zooms: [8, 9] },
-  { name: 'z11–12', zooms: [11, 12] },
-];
-
 const freePort = () =>
   new Promise<number>((resolve) => {
     const probe = net.createServer().listen(0, '127.0.0.1', () => {
@@ -158,15 +152,8 @@ await withServerDatabase('terrinum_bench_mapserver', async (database, databaseUr
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const results: BandResult[] = [];
   try {
-    for (const [b, band] of BANDS.entries()) {
-      const all = band.zooms.flatMap((z) => {
-        const a = tileOf(WEST, NORTH, z);
-        const c = tileOf(EAST, SOUTH, z);
-        const list: { z: number; x: number; y: number }[] = [];
-        for (let x = a.x; x <= c.x; x++) for (let y = a.y; y <= c.y; y++) list.push({ z, x, y });
-        return list;
-      });
-      const tiles = shuffled(all, 20240 + b).slice(0, TILES);
+    for (const [b, band] of BENCH_BANDS.entries()) {
+      const tiles = bandTiles(b, [WEST, SOUTH, EAST, NORTH], TILES);
       const features = { terrinum: 0, mapserver: 0 };
       const bytes = { terrinum: 0, mapserver: 0 };
       const askMapServer = async (t: { z: number; x: number; y: number }, count: boolean) => {

@@ -38,7 +38,7 @@ import { rebuildTileGeometry } from '../server/tiles/generalise.ts';
 import { ZOOM_BANDS, bandOf } from '../server/tiles/layers.ts';
 import { TileProperties } from '../server/tiles/precut.ts';
 import { renderTile, type TileRequest } from '../server/tiles/render.ts';
-import { fetchBody, listenApp, millis, percentiles, seconds, shuffled, tileOf, timed, withServerDatabase, type Percentiles } from './lib.ts';
+import { BENCH_BANDS, bandTiles, fetchBody, listenApp, millis, percentiles, seconds, shuffled, timed, withServerDatabase, type Percentiles } from './lib.ts';
 import { EAST, NORTH, SOUTH, WEST, buildNational } from './national.ts';
 
 const { values: args } = parseArgs({
@@ -53,11 +53,6 @@ if (args.backend === 'server' && !process.env.DATABASE_URL) throw new Error('--b
 
 type BackendName = 'embedded' | 'server';
 const CONCURRENCY: Record<BackendName, number> = { embedded: 4, server: 16 };
-const BANDS = [
-  { name: 'z5–6', zooms: [5, 6] },
-  { name: 'z8–9', zooms: [8, 9] },
-  { name: 'z11–12', zooms: [11, 12] },
-];
 const INDICATOR_SETS = [['fibre_coverage'], ['usage_internet_daily', 'usage_non_internautes']];
 const LAYER = 'commune';
 const GOALS = { serverRatio: 1.3, cachedPerSecond: 5000, embeddedColdP95: 250 };
@@ -71,15 +66,8 @@ interface BandRequests {
 
 /** Up to TILES tiles over the dataset's box per band, each with every indicator set. */
 function bandRequests(vintages: Map<string, string>): BandRequests[] {
-  return BANDS.map((band, b) => {
-    const tiles = band.zooms.flatMap((z) => {
-      const a = tileOf(WEST, NORTH, z);
-      const c = tileOf(EAST, SOUTH, z);
-      const list: { z: number; x: number; y: number }[] = [];
-      for (let x = a.x; x <= c.x; x++) for (let y = a.y; y <= c.y; y++) list.push({ z, x, y });
-      return list;
-    });
-    const picked = shuffled(tiles, 20240 + b).slice(0, TILES);
+  return BENCH_BANDS.map((band, b) => {
+    const picked = bandTiles(b, [WEST, SOUTH, EAST, NORTH], TILES);
     const requests = picked.flatMap((t) => INDICATOR_SETS.map((ids) => ({ layer: LAYER, ...t, indicators: ids.map((id) => ({ id, vintage: vintages.get(id)! })) })));
     return { name: band.name, requests: shuffled(requests, 7 + b) };
   });
@@ -246,6 +234,7 @@ interface Result {
   catalogueMs: number;
   bands: BandResult[];
   throughput: Rate;
+  bandRates: { name: string; rate: Rate }[];
   ceilings: { node: Rate; express: Rate };
   meanGzipBytes: number;
   hitsAfter: number;
@@ -322,7 +311,13 @@ async function benchmark(database: Database, backend: BackendName): Promise<Resu
   const all = bands.flatMap((b) => b.requests.map(urlOf));
   log('cached throughput (autocannon, 5 s)…');
   const rate = await throughput(app.base, all);
-  // every tile still cached (the LRU holds them all): the throughput above measured cache hits
+  // band by band as well: a z5 tile weighs ~150 KB gzipped, a z11 one under 1 KB, and the mix's rate is the bytes'
+  const bandRates: { name: string; rate: Rate }[] = [];
+  for (const band of bands) {
+    log(`cached throughput, ${band.name} only (autocannon, 5 s)…`);
+    bandRates.push({ name: band.name, rate: await throughput(app.base, band.requests.map(urlOf)) });
+  }
+  // every tile still cached (the LRU holds them all): the throughputs above measured cache hits
   const after = await Promise.all(all.map((p) => fetchBody(app.agent, app.base + p)));
   await app.close();
   const meanGzipBytes = mean(after.map((a) => a.body.length));
@@ -337,6 +332,7 @@ async function benchmark(database: Database, backend: BackendName): Promise<Resu
     catalogueMs,
     bands: results,
     throughput: rate,
+    bandRates,
     ceilings: limits,
     meanGzipBytes,
     hitsAfter: after.filter((a) => a.headers['x-tile-cache'] === 'hit').length,
@@ -407,6 +403,7 @@ for (const r of results) {
     `cached throughput: ${r.throughput.perSecond.toFixed(0)} tiles/s (autocannon, 16 connections, 5 s, mean ${(r.meanGzipBytes / 1024).toFixed(1)} KB gzipped; ` +
       `${r.throughput.non2xx} non-2xx, ${r.throughput.errors} errors; ${r.hitsAfter}/${r.requests} tiles still cached after)`,
   );
+  console.log(`  by band: ${r.bandRates.map((b) => `${b.name} ${b.rate.perSecond.toFixed(0)} tiles/s`).join(', ')}`);
   const cpu = (rate: Rate) => (rate.cpuPerRequest === null ? 'n/a' : `${rate.cpuPerRequest.toFixed(0)} µs`);
   console.log(
     `  same-run ceilings, the same tiles served from a Map: bare Node ${r.ceilings.node.perSecond.toFixed(0)}/s (tiles at ${((100 * r.throughput.perSecond) / r.ceilings.node.perSecond).toFixed(0)} %), ` +
