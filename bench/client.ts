@@ -37,6 +37,7 @@ import { CLIENT_DIR, createApp } from '../server/http/app.ts';
 import { createLogger } from '../server/log.ts';
 import { rebuildTileGeometry } from '../server/tiles/generalise.ts';
 import { STATS_FIELDS } from '../client/src/views/requests.ts';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../test/e2e/chromium.ts';
 import { buildNational } from './national.ts';
 
 const { values: args } = parseArgs({
@@ -57,17 +58,6 @@ if (args.backend === 'server' && !process.env.DATABASE_URL) throw new Error('--b
 const ROOT = path.resolve(import.meta.dirname, '..');
 const VIEWPORT = { width: 1280, height: 800 };
 const GOALS = { firstRenderMs: 2500, indicatorSwitchMs: 300 };
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--use-gl=angle',
-  '--use-angle=swiftshader',
-  '--enable-unsafe-swiftshader',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-];
 
 const log = (text: string) => process.stderr.write(`client bench: ${text}\n`);
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
@@ -336,7 +326,7 @@ const measured = await withDatabase(async (database) => {
     SELECT indicator_id AS id, array_agg(DISTINCT vintage ORDER BY vintage) AS vintages FROM indicator_value GROUP BY indicator_id`.execute(database.db);
   const fibre = rows.find((r) => r.id === 'fibre_coverage')!.vintages;
   const usage = rows.find((r) => r.id === 'usage_internet_daily')!.vintages.at(-1)!;
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
   try {
     log('first render, cold (a new application: empty tile cache)…');
     let app = await listen(database);

@@ -30,6 +30,7 @@ import { build } from 'vite';
 import { elementSnippet } from '../client/src/embed/params.ts';
 import { loadConfig } from '../server/config.ts';
 import { start, type Running } from '../server/main.ts';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../test/e2e/chromium.ts';
 
 const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '7' }, 'no-build': { type: 'boolean', default: false } } });
 const RUNS = Number(args.runs);
@@ -40,7 +41,6 @@ const DIST = path.join(ROOT, 'dist', 'client');
 const BUDGET_KB = 350;
 const GOAL_MS = 1500;
 const EMBED_QUERY = 'indicator=fibre_coverage&within=epci:XE01';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--use-gl=angle', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -335,7 +335,7 @@ const host = http.createServer((_req, res) => {
 });
 await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve));
 const hostUrl = `http://localhost:${(host.address() as AddressInfo).port}/`;
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
 try {
   const embedUrl = `${terrinum}/embed?${EMBED_QUERY}`;
   // one unmeasured run: the server's first queries, Chromium's shader caches

@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { operations } from '../server/http/validation.ts';
 import type { Running } from '../server/main.ts';
 import { startDemoServer } from './helpers/server.ts';
+import { CHROMIUM_ARGS, CHROMIUM_PATH as CHROMIUM } from './e2e/chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 
 describe('API docs page in Chromium, offline', () => {
   let app: Running;
@@ -17,7 +17,7 @@ describe('API docs page in Chromium, offline', () => {
   beforeAll(async () => {
     if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)`);
     app = await startDemoServer('embedded');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   });
   afterAll(async () => {
     await browser?.close();

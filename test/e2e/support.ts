@@ -14,23 +14,12 @@ import { build } from 'vite';
 import { expect } from 'vitest';
 import type { Rgb } from '../../client/src/colors.ts';
 import { generateDemo } from '../../server/demo/generate.ts';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 export const RESULTS_DIR = path.join(ROOT, 'test-results', 'e2e');
 export const CLIENT_DIR = path.join(ROOT, 'dist', 'client');
 export const VIEWPORT = { width: 1200, height: 800 };
-export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--use-gl=angle',
-  '--use-angle=swiftshader',
-  '--enable-unsafe-swiftshader',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 /** Per-channel tolerance when matching a rendered colour (fills are opaque: exact in practice). */
 export const TOLERANCE = 3;
 
@@ -99,7 +88,7 @@ export async function ensureClientBuilt(): Promise<void> {
 // ---------- Browser ----------
 
 export function launchBrowser(): Promise<Browser> {
-  return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
 }
 
 /** A page that records errors: page errors, console errors, failed requests. */
